@@ -1,0 +1,40 @@
+"""portal: the WeChat Official Account entrance of 东南电化 to logistics, visitors and canteen."""
+
+from pyramid.config import Configurator
+
+from .settings import from_environment
+
+
+def make_config(settings):
+    """The application as an ordered list of includes; each line says why it is there."""
+    settings = from_environment(settings)
+    settings.setdefault("jinja2.filters", "local_time = portal.timefmt:local_time")
+    config = Configurator(settings=settings)
+
+    # One transaction per request (pyramid_tm), retried on conflicts (pyramid_retry),
+    # and request.dbsession joined to it.
+    config.include("portal.db")
+
+    # Server-rendered pages: Jinja2 templates under portal/templates.
+    config.include("pyramid_jinja2")
+    config.add_jinja2_renderer(".html")
+    config.add_jinja2_search_path("portal:templates", name=".html")
+
+    # The broker, built from settings before any actor module is imported.
+    config.include("portal.messaging")
+
+    # request.defer(actor, *ids): the transactional outbox.
+    config.include("portal.outbox")
+
+    # Embedded default only: simulators in this server, worker threads, scheduler thread.
+    config.include("portal.embedded")
+
+    # URLs, then the views that serve them.
+    config.include("portal.routes")
+    config.scan("portal.views")
+    return config
+
+
+def main(global_config, **settings):
+    """Paste entry point (``pserve development.ini``)."""
+    return make_config(settings).make_wsgi_app()

@@ -1,0 +1,158 @@
+"""The ``portal`` console command: migrate, scheduler, dead letters, connectivity checks.
+
+Every subcommand reads the ini named by ``-c`` (default: $PORTAL_INI, else development.ini)
+with the environment applied, exactly like the web process and the workers.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+from portal import db as portal_db
+from portal import messaging, settings as portal_settings
+
+
+def _bootstrap(args, broker=True):
+    settings = portal_settings.load(args.config)
+    session_factory = portal_db.get_session_factory(portal_db.get_engine(settings))
+    runtime = None
+    if broker:
+        runtime = messaging.configure(settings, session_factory)
+        # A stub broker here has no worker: leave messages to the running server's relay.
+        runtime.fast_path = settings["portal.broker"] != "stub"
+    return settings, session_factory, runtime
+
+
+def alembic_config(settings):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "portal:alembic")
+    config.set_main_option("sqlalchemy.url", settings["sqlalchemy.url"].replace("%", "%%"))
+    return config
+
+
+def cmd_migrate(args):
+    from alembic import command
+
+    settings = portal_settings.load(args.config)
+    url = settings["sqlalchemy.url"]
+    if url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
+    command.upgrade(alembic_config(settings), "head")
+    print("database migrated to the latest revision")
+    if args.demo:
+        from portal import demo
+
+        _, session_factory, _ = _bootstrap(args)
+        with portal_db.Transaction(session_factory) as db:
+            lines = demo.load(db)
+        print("demo data: " + ("; ".join(lines) if lines else "already present"))
+
+
+def cmd_scheduler(args):
+    from portal.scheduler import Scheduler
+
+    settings, session_factory, _ = _bootstrap(args)
+    scheduler = Scheduler(session_factory)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.stop())
+    signal.signal(signal.SIGINT, lambda *_: scheduler.stop())
+    scheduler.run_forever(tick=float(settings["portal.scheduler_tick"]))
+
+
+def cmd_relay(args):
+    from portal import outbox
+
+    _bootstrap(args)
+    print(f"relayed {outbox.relay()} messages")
+
+
+def cmd_check(args):
+    from portal.services.ops import OpsError, request_connectivity_check
+
+    _, session_factory, _ = _bootstrap(args)
+    try:
+        with portal_db.Transaction(session_factory) as db:
+            check = request_connectivity_check(db, args.system, requested_by=args.by)
+            check_id = check.id
+    except OpsError as exc:
+        sys.exit(str(exc))
+    print(f"connectivity check #{check_id} queued for {args.system}")
+
+
+def cmd_dead_letters(args):
+    from portal.models.ops import DeadLetter, DeadLetterStatus
+    from portal.services import ops
+    from portal.timefmt import local_time
+
+    _, session_factory, _ = _bootstrap(args, broker=args.action == "retry")
+    with portal_db.Transaction(session_factory) as db:
+        if args.action == "list":
+            letters = ops.list_dead_letters(db, status=None if args.all else DeadLetterStatus.open)
+            if not letters:
+                print("no dead letters" if args.all else "no open dead letters")
+            for letter in letters:
+                print(
+                    f"#{letter.id}\t{letter.status.value}\t{local_time(letter.last_failed_at)}\t"
+                    f"{letter.actor_name}{tuple(letter.args)}\tattempts={letter.attempts}\t{letter.error}"
+                )
+            return
+        if args.action == "show":
+            for letter_id in args.ids:
+                letter = db.get(DeadLetter, letter_id)
+                if letter is None:
+                    sys.exit(f"死信 {letter_id} 不存在")
+                print(f"#{letter.id} {letter.actor_name}{tuple(letter.args)} [{letter.status.value}]")
+                print(f"outbox #{letter.outbox_id}, message {letter.message_id}, attempts {letter.attempts}")
+                print(f"first failed {local_time(letter.first_failed_at)}, last {local_time(letter.last_failed_at)}")
+                print(f"error: {letter.error}\n{letter.traceback or ''}")
+            return
+    action = ops.retry_dead_letter if args.action == "retry" else ops.discard_dead_letter
+    for letter_id in args.ids:
+        try:
+            with portal_db.Transaction(session_factory) as db:
+                action(db, letter_id, by=args.by)
+        except ops.OpsError as exc:
+            print(exc, file=sys.stderr)
+            sys.exit(1)
+        print(f"dead letter #{letter_id} {'requeued' if args.action == 'retry' else 'discarded'}")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="portal", description=__doc__.splitlines()[0])
+    parser.add_argument("-c", "--config", default=os.environ.get("PORTAL_INI", "development.ini"), help="ini file")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database to the latest migration")
+    migrate.add_argument("--demo", action="store_true", help="also load demo data")
+    migrate.set_defaults(func=cmd_migrate)
+
+    commands.add_parser("scheduler", help="run the periodic jobs (safe to run twice)").set_defaults(func=cmd_scheduler)
+    commands.add_parser("relay", help="send undispatched outbox messages once").set_defaults(func=cmd_relay)
+
+    check = commands.add_parser("check", help="queue a connectivity check with another system")
+    check.add_argument("system", help="le, mes, canteen, park or sms")
+    check.add_argument("--by", default=os.environ.get("USER", "console"))
+    check.set_defaults(func=cmd_check)
+
+    letters = commands.add_parser("dead-letters", help="list, show, retry or discard dead letters")
+    letters.add_argument("action", choices=["list", "show", "retry", "discard"])
+    letters.add_argument("ids", nargs="*", type=int)
+    letters.add_argument("--all", action="store_true", help="list resolved ones too")
+    letters.add_argument("--by", default=os.environ.get("USER", "console"))
+    letters.set_defaults(func=cmd_dead_letters)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.command == "dead-letters" and args.action != "list" and not args.ids:
+        sys.exit("请给出死信编号")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Engine, sessions and the request's ``dbsession`` joined to ``request.tm``."""
+
+import transaction
+import zope.sqlalchemy
+from sqlalchemy import engine_from_config, event
+from sqlalchemy.orm import sessionmaker
+
+
+def get_engine(settings, prefix="sqlalchemy."):
+    engine = engine_from_config(settings, prefix)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    # The embedded default has web threads and worker threads writing one file.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def get_session_factory(engine):
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_tm_session(session_factory, transaction_manager, request=None):
+    """A session whose commit and rollback follow ``transaction_manager``.
+
+    Outside a request (workers, scheduler, console)::
+
+        with transaction.TransactionManager(explicit=True) as tm:
+            db = get_tm_session(factory, tm)
+    """
+    dbsession = session_factory(info={"request": request, "tm": transaction_manager})
+    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    return dbsession
+
+
+class Transaction:
+    """One unit of work outside a request: ``with Transaction(factory) as db: ...``.
+
+    Commits on success, aborts on error; after-commit hooks (the outbox fast path) run as
+    they do in a request.
+    """
+
+    def __init__(self, session_factory):
+        self.session_factory = session_factory
+        self.tm = transaction.TransactionManager(explicit=True)
+
+    def __enter__(self):
+        self.tm.begin()
+        return get_tm_session(self.session_factory, self.tm)
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.tm.commit()
+        else:
+            self.tm.abort()
+        return False
+
+
+def includeme(config):
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+
+    engine = get_engine(settings)
+    session_factory = get_session_factory(engine)
+    config.registry["db.engine"] = engine
+    config.registry["db.session_factory"] = session_factory
+
+    def dbsession(request):
+        # Tests hand in a session bound to their own rolled-back transaction.
+        session = request.environ.get("app.dbsession")
+        if session is None:
+            session = get_tm_session(session_factory, request.tm, request=request)
+        return session
+
+    config.add_request_method(dbsession, reify=True)

@@ -1,0 +1,56 @@
+"""The sync state every business record pushed to another system carries."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .meta import UTCDateTime, utcnow
+
+
+class SyncState(enum.Enum):
+    pending = "pending"
+    synced = "synced"
+    failed = "failed"
+
+
+SYNC_STATE_LABELS = {
+    SyncState.pending: "同步中",
+    SyncState.synced: "已同步",
+    SyncState.failed: "同步失败",
+}
+
+
+class Synced:
+    """Mixin: where a record stands with the other system (pending / synced / failed + reason).
+
+    The actor that pushes the record marks it synced; the messaging layer records each failed
+    attempt and, when the message is dead-lettered, marks it failed with the reason.
+    """
+
+    sync_state: Mapped[SyncState] = mapped_column(
+        Enum(SyncState, native_enum=False, length=16), default=SyncState.pending
+    )
+    sync_error: Mapped[str | None] = mapped_column(Text)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    external_ref: Mapped[str | None] = mapped_column(String(128))
+
+    def mark_synced(self, external_ref=None):
+        self.sync_state = SyncState.synced
+        self.sync_error = None
+        self.synced_at = utcnow()
+        if external_ref is not None:
+            self.external_ref = external_ref
+
+    def mark_retrying(self, reason):
+        self.sync_state = SyncState.pending
+        self.sync_error = reason
+
+    def mark_failed(self, reason):
+        self.sync_state = SyncState.failed
+        self.sync_error = reason
+
+    @property
+    def sync_label(self):
+        return SYNC_STATE_LABELS[self.sync_state]

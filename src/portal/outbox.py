@@ -1,0 +1,182 @@
+"""Transactional outbox: defer → row → dispatch → relay.
+
+Application code never calls ``actor.send()``. ``defer`` writes an outbox row in the caller's
+transaction; after that transaction commits the message goes to the broker at once (the fast
+path). The relay, a periodic job, sends whatever the fast path did not: Redis was down, the
+process died between commit and send, or the broker lost a message it had been given.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select, update
+
+from .db import Transaction
+from .messaging import runtime
+from .models.meta import utcnow
+from .models.outbox import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+_PENDING = "portal.outbox.pending"
+
+
+def defer(db, actor, *args, delay=None, eta=None):
+    """Queue ``actor(*args)`` to run once ``db``'s transaction commits.
+
+    ``args`` are ids and other JSON scalars. ``delay`` (timedelta) or ``eta`` (aware datetime)
+    postpone delivery. Returns the outbox row.
+    """
+    if delay is not None:
+        eta = utcnow() + delay
+    row = OutboxMessage(actor_name=actor.actor_name, queue_name=actor.queue_name, args=list(args), eta=eta)
+    db.add(row)
+    db.flush()
+    _after_commit(db, row)
+    return row
+
+
+def rearm(db, row):
+    """Make a message that died deliverable again (dead-letter retry)."""
+    row.dispatched_at = None
+    row.dead_at = None
+    row.done_at = None
+    db.flush()
+    _after_commit(db, row)
+
+
+def _after_commit(db, row):
+    txn = db.info["tm"].get()
+    try:
+        pending = txn.data(_PENDING)
+    except KeyError:
+        pending = []
+        txn.set_data(_PENDING, pending)
+        txn.addAfterCommitHook(_dispatch_committed, args=(pending,))
+    pending.append((row.id, row.actor_name, list(row.args), row.eta))
+
+
+def _dispatch_committed(committed, pending):
+    if committed and pending and runtime().fast_path:
+        dispatch_fast_path(pending)
+
+
+def dispatch_fast_path(pending):
+    """Send freshly committed messages; whatever fails here is left to the relay."""
+    rt = runtime()
+    sent = []
+    try:
+        for outbox_id, actor_name, args, eta in pending:
+            _send(rt.broker, outbox_id, actor_name, args, eta)
+            sent.append(outbox_id)
+    except Exception as exc:
+        log.warning("outbox fast path stopped after %d of %d messages (%s); the relay will send the rest",
+                    len(sent), len(pending), exc)
+    if sent:
+        try:
+            with Transaction(rt.session_factory) as db:
+                _mark_dispatched(db, sent)
+        except Exception:
+            log.exception("could not mark outbox rows %s dispatched; the relay may send them again", sent)
+
+
+def _send(broker, outbox_id, actor_name, args, eta):
+    delay = None
+    if eta is not None:
+        delay = max(0, int((eta - utcnow()).total_seconds() * 1000))
+    broker.get_actor(actor_name).send_with_options(args=tuple(args), delay=delay, outbox_id=outbox_id)
+
+
+def _mark_dispatched(db, ids, now=None):
+    db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(dispatched_at=now or utcnow(), dispatch_count=OutboxMessage.dispatch_count + 1)
+    )
+
+
+def relay(session_factory=None, *, broker=None, older_than=None, redispatch_after=None, batch=500, now=None):
+    """Send what the fast path left behind; returns how many messages were sent.
+
+    Picks rows never dispatched for ``older_than`` seconds, and rows dispatched but neither
+    done nor dead for ``redispatch_after`` seconds (the broker lost them, e.g. Redis restarted
+    empty). Rows are locked with SKIP LOCKED so relays and workers never wait on each other.
+    """
+    rt = runtime()
+    session_factory = session_factory or rt.session_factory
+    broker = broker or rt.broker
+    settings = rt.settings
+    older_than = float(settings["portal.outbox_relay_after"]) if older_than is None else older_than
+    if redispatch_after is None:
+        redispatch_after = float(settings["portal.outbox_redispatch_after"])
+    now = now or utcnow()
+    fresh_cutoff = now - timedelta(seconds=older_than)
+    stale_cutoff = now - timedelta(seconds=redispatch_after)
+    sent = []
+    with Transaction(session_factory) as db:
+        rows = db.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.done_at.is_(None),
+                OutboxMessage.dead_at.is_(None),
+                or_(
+                    and_(OutboxMessage.dispatched_at.is_(None), OutboxMessage.created_at <= fresh_cutoff),
+                    and_(
+                        OutboxMessage.dispatched_at <= stale_cutoff,
+                        or_(OutboxMessage.last_failed_at.is_(None), OutboxMessage.last_failed_at <= stale_cutoff),
+                    ),
+                ),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+        try:
+            for row in rows:
+                _send(broker, row.id, row.actor_name, row.args, row.eta)
+                sent.append(row.id)
+        except Exception as exc:
+            log.warning("outbox relay sent %d of %d messages, then: %s", len(sent), len(rows), exc)
+        if sent:
+            _mark_dispatched(db, sent, now)
+    if sent:
+        log.info("outbox relay sent %d messages", len(sent))
+    return len(sent)
+
+
+def purge(session_factory=None, *, older_than_days=None, now=None):
+    """Delete delivered rows past the retention period; returns how many."""
+    rt = runtime()
+    days = float(rt.settings["portal.outbox_retention_days"]) if older_than_days is None else older_than_days
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    with Transaction(session_factory or rt.session_factory) as db:
+        result = db.execute(
+            delete(OutboxMessage).where(OutboxMessage.done_at.is_not(None), OutboxMessage.done_at < cutoff)
+        )
+        return result.rowcount
+
+
+def status(db):
+    """Counts for the operations page and /readyz-style checks."""
+    from sqlalchemy import func
+
+    def count(*where):
+        return db.scalar(select(func.count()).select_from(OutboxMessage).where(*where))
+
+    open_ = (OutboxMessage.done_at.is_(None), OutboxMessage.dead_at.is_(None))
+    oldest = db.scalar(
+        select(func.min(OutboxMessage.created_at)).where(*open_, OutboxMessage.dispatched_at.is_(None))
+    )
+    return {
+        "undispatched": count(*open_, OutboxMessage.dispatched_at.is_(None)),
+        "in_flight": count(*open_, OutboxMessage.dispatched_at.is_not(None)),
+        "dead": count(OutboxMessage.dead_at.is_not(None)),
+        "oldest_undispatched_at": oldest.isoformat() if isinstance(oldest, datetime) else None,
+    }
+
+
+def includeme(config):
+    def defer_from_request(request, actor, *args, **kwargs):
+        return defer(request.dbsession, actor, *args, **kwargs)
+
+    config.add_request_method(defer_from_request, "defer")

@@ -1,0 +1,236 @@
+"""The simulator base: a WSGI app with a ledger, idempotency keys and switchable faults.
+
+A simulator stands in for another system in the embedded default (mounted under
+``/sim/<name>``) and in tests (served on 127.0.0.1 by :func:`serve`). Control endpoints, for
+people and for tests in other processes:
+
+* ``GET /_sim/ledger`` — every request received; ``DELETE /_sim/ledger`` — forget them
+* ``GET|PUT /_sim/faults`` — the fault switches (see :class:`Faults`)
+"""
+
+import json
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+from webob import Request, Response
+
+
+class Reject(Exception):
+    """Raised by a handler to answer an error without applying any effect."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Faults:
+    """Switches; ``fail_next`` failures come first, then ``fail_rate`` draws at random.
+
+    kinds: ``5xx`` (503 before any effect), ``429``, ``4xx`` (a permanent 422 rejection),
+    ``timeout`` (the effect is applied, then the answer is held back longer than any client
+    waits — the response is lost, the effect is not), ``drop`` (no effect, answer held back).
+    """
+
+    latency_ms: int = 0
+    latency_jitter_ms: int = 0
+    fail_next: int = 0
+    fail_next_kind: str = "5xx"
+    fail_rate: float = 0.0
+    fail_kinds: list = field(default_factory=lambda: ["5xx", "timeout"])
+    hold_seconds: float = 15.0
+
+    KINDS = ("5xx", "429", "4xx", "timeout", "drop")
+
+    def update(self, **changes):
+        for name, value in changes.items():
+            if not hasattr(self, name) or name == "KINDS":
+                raise ValueError(f"unknown fault switch {name!r}")
+            setattr(self, name, value)
+        for kind in [self.fail_next_kind, *self.fail_kinds]:
+            if kind not in self.KINDS:
+                raise ValueError(f"unknown fault kind {kind!r}")
+
+
+@dataclass
+class LedgerEntry:
+    seq: int
+    at: float
+    method: str
+    path: str
+    idempotency_key: str | None
+    body: object
+    status: int
+    #: True when this request changed the simulated system's state.
+    applied: bool
+    #: True when an idempotency key was seen before and the first answer was replayed.
+    replayed: bool = False
+    fault: str | None = None
+
+
+class Simulator:
+    """Subclasses register handlers with :meth:`route` and may override :meth:`authenticate`.
+
+    A handler gets the webob request and the parsed JSON body and returns ``(status, body)``;
+    a write handler is registered with ``write=True`` and then counts as an effect unless it
+    raises :class:`Reject`.
+    """
+
+    name = "simulator"
+
+    def __init__(self):
+        self.routes = {}
+        self.faults = Faults()
+        self.ledger = []
+        self.responses_by_key = {}
+        self.lock = threading.RLock()
+
+    # -- registration -----------------------------------------------------------------
+
+    def route(self, method, path, handler, *, write=False):
+        self.routes[(method, path)] = (handler, write)
+
+    # -- hooks ------------------------------------------------------------------------
+
+    def authenticate(self, request, body_bytes):
+        """Return None, or raise Reject for a request that must be refused."""
+        return None
+
+    def error_body(self, code, message):
+        return {"code": code, "message": message}
+
+    # -- ledger -----------------------------------------------------------------------
+
+    def effects(self, path=None):
+        with self.lock:
+            return [e for e in self.ledger if e.applied and (path is None or e.path == path)]
+
+    def reset(self):
+        with self.lock:
+            self.ledger.clear()
+            self.responses_by_key.clear()
+            self.faults = Faults()
+
+    def _record(self, **entry):
+        with self.lock:
+            item = LedgerEntry(seq=len(self.ledger) + 1, at=time.time(), **entry)
+            self.ledger.append(item)
+            return item
+
+    # -- WSGI -------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path_info.startswith("/_sim/"):
+            response = self._control(request)
+        else:
+            response = self._handle(request)
+        return response(environ, start_response)
+
+    def _json(self, status, body):
+        return Response(
+            status=status,
+            body=json.dumps(body, ensure_ascii=False).encode(),
+            content_type="application/json",
+            charset="utf-8",
+        )
+
+    def _control(self, request):
+        if request.path_info == "/_sim/ledger":
+            if request.method == "DELETE":
+                self.reset()
+                return self._json(200, {"ok": True})
+            with self.lock:
+                return self._json(200, {"entries": [asdict(e) for e in self.ledger]})
+        if request.path_info == "/_sim/faults":
+            if request.method == "PUT":
+                try:
+                    with self.lock:
+                        self.faults.update(**request.json_body)
+                except (ValueError, TypeError) as exc:
+                    return self._json(400, {"error": str(exc)})
+            return self._json(200, asdict(self.faults))
+        return self._json(404, {"error": "unknown control endpoint"})
+
+    def _draw_fault(self):
+        with self.lock:
+            if self.faults.fail_next > 0:
+                self.faults.fail_next -= 1
+                return self.faults.fail_next_kind
+            if self.faults.fail_rate and random.random() < self.faults.fail_rate:
+                return random.choice(self.faults.fail_kinds)
+        return None
+
+    def _handle(self, request):
+        body_bytes = request.body
+        try:
+            body = json.loads(body_bytes) if body_bytes else None
+        except ValueError:
+            body = None
+        key = request.headers.get("Idempotency-Key")
+        entry = dict(method=request.method, path=request.path_info, idempotency_key=key, body=body)
+        route = self.routes.get((request.method, request.path_info))
+        if route is None:
+            self._record(status=404, applied=False, **entry)
+            return self._json(404, self.error_body("NOT_FOUND", "no such endpoint"))
+        handler, write = route
+
+        faults = self.faults
+        if faults.latency_ms or faults.latency_jitter_ms:
+            time.sleep((faults.latency_ms + random.randint(0, faults.latency_jitter_ms)) / 1000)
+        try:
+            self.authenticate(request, body_bytes)
+        except Reject as exc:
+            self._record(status=exc.status, applied=False, fault=None, **entry)
+            return self._json(exc.status, self.error_body(exc.code, exc.message))
+
+        fault = self._draw_fault()
+        if fault in ("5xx", "429", "4xx", "drop"):
+            status = {"5xx": 503, "429": 429, "4xx": 422, "drop": 504}[fault]
+            self._record(status=status, applied=False, fault=fault, **entry)
+            if fault == "drop":
+                time.sleep(faults.hold_seconds)
+            code = {503: "UNAVAILABLE", 429: "RATE_LIMITED", 422: "REJECTED", 504: "TIMEOUT"}[status]
+            return self._json(status, self.error_body(code, f"simulated {fault}"))
+
+        with self.lock:
+            if write and key and key in self.responses_by_key:
+                status, answer = self.responses_by_key[key]
+                self._record(status=status, applied=False, replayed=True, fault=fault, **entry)
+                return self._json(status, answer)
+            try:
+                status, answer = handler(request, body)
+                applied = write and status < 400
+            except Reject as exc:
+                status, answer, applied = exc.status, self.error_body(exc.code, exc.message), False
+            if write and key and status < 500:
+                self.responses_by_key[key] = (status, answer)
+            self._record(status=status, applied=applied, fault=fault, **entry)
+        if fault == "timeout":
+            time.sleep(faults.hold_seconds)
+        return self._json(status, answer)
+
+
+class Served:
+    """A simulator served over real HTTP on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app, threads=8):
+        from waitress.server import create_server
+
+        self.app = app
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads, clear_untrusted_proxy_headers=True)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, name=f"sim-{getattr(app, 'name', 'app')}", daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.close()
+        self.thread.join(timeout=5)
+
+
+def serve(app, threads=8):
+    return Served(app, threads=threads)

@@ -1,0 +1,1 @@
+"""Views: JSON for WeChat users (api/), pages for staff (admin/), health checks."""
