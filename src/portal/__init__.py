@@ -5,9 +5,9 @@ from pyramid.config import Configurator
 from .settings import from_environment
 
 
-def make_config(settings):
+def make_config(settings, environ=None):
     """The application as an ordered list of includes; each line says why it is there."""
-    settings = from_environment(settings)
+    settings = from_environment(settings, environ)
     settings.setdefault("jinja2.filters", "local_time = portal.timefmt:local_time")
     config = Configurator(settings=settings)
 

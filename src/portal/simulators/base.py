@@ -13,6 +13,8 @@ import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from webob import Request, Response
 
@@ -70,6 +72,7 @@ class LedgerEntry:
     #: True when an idempotency key was seen before and the first answer was replayed.
     replayed: bool = False
     fault: str | None = None
+    response: object = None
 
 
 class Simulator:
@@ -200,7 +203,7 @@ class Simulator:
         with self.lock:
             if write and key and key in self.responses_by_key:
                 status, answer = self.responses_by_key[key]
-                self._record(status=status, applied=False, replayed=True, fault=fault, **entry)
+                self._record(status=status, applied=False, replayed=True, fault=fault, response=answer, **entry)
                 return self._json(status, answer)
             try:
                 status, answer = handler(request, body)
@@ -209,28 +212,36 @@ class Simulator:
                 status, answer, applied = exc.status, self.error_body(exc.code, exc.message), False
             if write and key and status < 500:
                 self.responses_by_key[key] = (status, answer)
-            self._record(status=status, applied=applied, fault=fault, **entry)
+            self._record(status=status, applied=applied, fault=fault, response=answer, **entry)
         if fault == "timeout":
             time.sleep(faults.hold_seconds)
         return self._json(status, answer)
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
 class Served:
     """A simulator served over real HTTP on 127.0.0.1 in a background thread."""
 
-    def __init__(self, app, threads=8):
-        from waitress.server import create_server
-
+    def __init__(self, app):
         self.app = app
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads, clear_untrusted_proxy_headers=True)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, name=f"sim-{getattr(app, 'name', 'app')}", daemon=True)
+        self.server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name=f"sim-{getattr(app, 'name', 'app')}", daemon=True)
         self.thread.start()
 
     def close(self):
-        self.server.close()
+        self.server.shutdown()
+        self.server.server_close()
         self.thread.join(timeout=5)
 
 
-def serve(app, threads=8):
-    return Served(app, threads=threads)
+def serve(app):
+    return Served(app)

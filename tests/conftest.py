@@ -1,0 +1,220 @@
+"""Test set-up: real PostgreSQL and Redis, migrated schema, simulators on 127.0.0.1.
+
+* ``db`` — a session inside a transaction rolled back after the test (savepoint per test);
+  ``testapp`` shares it with webtest through ``tm.active`` / ``tm.manager``.
+* ``committed`` — for integration tests: sessions commit for real; every table is emptied
+  afterwards. ``worker`` runs a real Dramatiq Worker on the Redis broker.
+
+Addresses: PORTAL_TEST_DATABASE_URL and PORTAL_TEST_REDIS_URL override the defaults below.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dramatiq
+import pytest
+import redis
+import sqlalchemy as sa
+import transaction
+import webtest
+import zope.sqlalchemy
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from portal import db as portal_db
+from portal import make_config, messaging
+from portal.models import Base
+from portal.settings import CONTRACT_SYSTEMS, from_environment
+from portal.simulators import contract_simulators
+from portal.simulators.base import serve
+
+from .support.tcpproxy import TcpProxy
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get(
+    "PORTAL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/portal_test"
+)
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+HOW_TO_START = """
+The test suite needs real PostgreSQL and Redis ({what} is not reachable at {where}).
+Start them (as root on this machine kind):
+  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
+or point PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL at running servers.
+"""
+
+
+class Services:
+    """What pytest_configure set up once for the whole run."""
+
+    settings = None
+    engine = None
+    session_factory = None
+    simulators = None
+    served = None
+    redis_proxy = None
+
+
+def _require_services():
+    url = make_url(DATABASE_URL)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.exit(HOW_TO_START.format(what="PostgreSQL", where=url.render_as_string()) + f"\n{exc}", returncode=3)
+    finally:
+        admin.dispose()
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).flushdb()
+    except redis.RedisError as exc:
+        pytest.exit(HOW_TO_START.format(what="Redis", where=REDIS_URL) + f"\n{exc}", returncode=3)
+
+
+def migrate(url):
+    """Upgrade a database with the project's own console command, as ops would."""
+    subprocess.run(
+        [sys.executable, "-m", "portal.cli", "-c", str(ROOT / "development.ini"), "migrate"],
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
+
+
+def pytest_configure(config):
+    _require_services()
+    migrate(DATABASE_URL)
+
+    redis_url = make_url(REDIS_URL)
+    # The broker reaches Redis through a proxy the tests can cut.
+    Services.redis_proxy = TcpProxy(redis_url.host or "127.0.0.1", redis_url.port or 6379)
+    broker_url = f"redis://127.0.0.1:{Services.redis_proxy.port}/{redis_url.database or 0}"
+
+    settings = {
+        "sqlalchemy.url": DATABASE_URL,
+        "portal.broker": "redis",
+        "portal.redis_url": broker_url,
+        "portal.broker_namespace": "portal-test",
+        "portal.embedded": "false",
+        "portal.worker_heartbeat_timeout": "3",
+        "portal.http_read_timeout": "2",
+    }
+    for system in CONTRACT_SYSTEMS:
+        settings[f"portal.{system}_app_key"] = f"test-{system}"
+        settings[f"portal.{system}_app_secret"] = f"test-{system}-secret-{os.getpid()}"
+    Services.simulators = contract_simulators(settings)
+    Services.served = {name: serve(sim) for name, sim in Services.simulators.items()}
+    for name, served in Services.served.items():
+        settings[f"portal.{name}_url"] = served.url
+    Services.settings = from_environment(settings, environ={})
+    Services.engine = portal_db.get_engine(Services.settings)
+    Services.session_factory = portal_db.get_session_factory(Services.engine)
+    messaging.configure(Services.settings, Services.session_factory)
+
+
+def pytest_unconfigure(config):
+    for served in (Services.served or {}).values():
+        served.close()
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return Services.settings
+
+
+@pytest.fixture(scope="session")
+def engine():
+    return Services.engine
+
+
+@pytest.fixture(scope="session")
+def session_factory():
+    return Services.session_factory
+
+
+@pytest.fixture(scope="session")
+def broker():
+    return messaging.runtime().broker
+
+
+@pytest.fixture(scope="session")
+def redis_proxy():
+    return Services.redis_proxy
+
+
+@pytest.fixture
+def simulators():
+    """The contract simulators, reset before each test that uses them."""
+    for simulator in Services.simulators.values():
+        simulator.reset()
+    return Services.simulators
+
+
+@pytest.fixture
+def served_simulators():
+    return Services.served
+
+
+# -- savepoint per test --------------------------------------------------------------------
+
+
+@pytest.fixture
+def tm():
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    yield manager
+    manager.abort()
+
+
+@pytest.fixture
+def db(engine, tm):
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", info={"tm": tm})
+    zope.sqlalchemy.register(session, transaction_manager=tm)
+    yield session
+    session.close()
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    return make_config(dict(settings), environ={}).make_wsgi_app()
+
+
+@pytest.fixture
+def testapp(app, tm, db):
+    return webtest.TestApp(app, extra_environ={"HTTP_HOST": "example.com", "tm.active": True, "tm.manager": tm, "app.dbsession": db})
+
+
+# -- committed data and a real worker --------------------------------------------------------
+
+
+def _empty_all_tables(engine):
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def committed(engine, session_factory, broker, redis_proxy):
+    """Integration tests: data really commits; tables, queues and the proxy are reset after."""
+    _empty_all_tables(engine)
+    broker.flush_all()
+    yield session_factory
+    redis_proxy.restore()
+    broker.flush_all()
+    _empty_all_tables(engine)
+
+
+@pytest.fixture
+def worker(broker, committed):
+    worker = dramatiq.Worker(broker, worker_threads=4, worker_timeout=100)
+    worker.start()
+    yield worker
+    worker.stop(timeout=10_000)

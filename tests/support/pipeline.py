@@ -1,0 +1,26 @@
+"""A test-only endpoint that runs the real request path: validate → service → defer → commit."""
+
+from pyramid.httpexceptions import HTTPBadRequest
+
+from portal import make_config
+from portal.services.ops import OpsError, request_connectivity_check
+
+
+def request_check(request):
+    body = request.json_body
+    try:
+        check = request_connectivity_check(request.dbsession, body.get("system"), requested_by="test")
+    except OpsError as exc:
+        raise HTTPBadRequest(json_body={"error": {"code": "bad_system", "message": str(exc), "fields": {}}})
+    if body.get("crash_after_defer"):
+        raise RuntimeError("the view failed after deferring")
+    if body.get("refuse_after_defer"):
+        raise HTTPBadRequest(json_body={"error": {"code": "refused", "message": "拒绝", "fields": {}}})
+    return {"check_id": check.id}
+
+
+def pipeline_app(settings):
+    config = make_config(dict(settings), environ={})
+    config.add_route("test.checks", "/_test/checks", request_method="POST")
+    config.add_view(request_check, route_name="test.checks", renderer="json")
+    return config.make_wsgi_app()
