@@ -90,6 +90,8 @@ class Simulator:
         self.faults = Faults()
         self.ledger = []
         self.responses_by_key = {}
+        #: Requests that arrived, including those still being answered.
+        self.arrived = 0
         self.lock = threading.RLock()
 
     # -- registration -----------------------------------------------------------------
@@ -116,6 +118,7 @@ class Simulator:
         with self.lock:
             self.ledger.clear()
             self.responses_by_key.clear()
+            self.arrived = 0
             self.faults = Faults()
 
     def _record(self, **entry):
@@ -169,6 +172,8 @@ class Simulator:
         return None
 
     def _handle(self, request):
+        with self.lock:
+            self.arrived += 1
         body_bytes = request.body
         try:
             body = json.loads(body_bytes) if body_bytes else None
