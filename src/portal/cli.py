@@ -52,6 +52,12 @@ def cmd_migrate(args):
         print("demo data: " + ("; ".join(lines) if lines else "already present"))
 
 
+def cmd_revision(args):
+    from alembic import command
+
+    command.revision(alembic_config(portal_settings.load(args.config)), message=args.message, autogenerate=True)
+
+
 def cmd_scheduler(args):
     from portal.scheduler import Scheduler
 
@@ -128,6 +134,10 @@ def build_parser():
     migrate = commands.add_parser("migrate", help="upgrade the database to the latest migration")
     migrate.add_argument("--demo", action="store_true", help="also load demo data")
     migrate.set_defaults(func=cmd_migrate)
+
+    revision = commands.add_parser("revision", help="autogenerate a migration from the models (read it before committing)")
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(func=cmd_revision)
 
     commands.add_parser("scheduler", help="run the periodic jobs (safe to run twice)").set_defaults(func=cmd_scheduler)
     commands.add_parser("relay", help="send undispatched outbox messages once").set_defaults(func=cmd_relay)

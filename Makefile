@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install migrate worker scheduler clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Embedded default on http://127.0.0.1:6543 — SQLite, in-process workers, simulators.
+run: install
+	$(BIN)/portal -c development.ini migrate --demo
+	$(BIN)/pserve development.ini
+
+## The whole suite against PostgreSQL and Redis on their default local addresses.
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Against PostgreSQL + Redis (see README): migrate, then start workers / scheduler.
+migrate: install
+	$(BIN)/portal -c $(or $(PORTAL_INI),development.ini) migrate
+
+worker: install
+	PORTAL_INI=$(or $(PORTAL_INI),development.ini) $(BIN)/dramatiq portal.worker
+
+scheduler: install
+	$(BIN)/portal -c $(or $(PORTAL_INI),development.ini) scheduler
+
+clean:
+	rm -rf $(VENV) var build src/*.egg-info .pytest_cache
