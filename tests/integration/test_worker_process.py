@@ -39,7 +39,8 @@ def worker_process(settings, served_simulators):
     dramatiq_cli = Path(sys.executable).with_name("dramatiq")
     processes = []
 
-    def start():
+    def start(**overrides):
+        env.update(overrides)
         process = subprocess.Popen(
             [str(dramatiq_cli), "portal.worker", "--processes", "1", "--threads", "2"],
             env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -47,6 +48,7 @@ def worker_process(settings, served_simulators):
         processes.append(process)
         return process
 
+    start.env = env
     yield start
     for process in processes:
         if process.poll() is None:
@@ -95,3 +97,29 @@ def test_a_killed_workers_message_is_redelivered_within_a_minute(committed, simu
     # The killed worker's own call may still land after its sleep: the key keeps it one effect.
     wait_for(lambda: len(le.ledger) == le.arrived, timeout=10)
     assert len(le.effects()) == 1
+
+
+RABBITMQ_URL = os.environ.get("PORTAL_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def test_the_same_code_runs_on_rabbitmq(committed, simulators, worker_process):
+    """Broker `rabbitmq`: a console command defers, a worker process delivers."""
+    import pika
+
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    except pika.exceptions.AMQPError as exc:
+        pytest.fail(f"RabbitMQ is not reachable at {RABBITMQ_URL} (start it: rabbitmq-server -detached): {exc!r}")
+    connection.channel().queue_delete("default")
+    connection.close()
+
+    rabbit = {"PORTAL_BROKER": "rabbitmq", "BROKER_URL": RABBITMQ_URL}
+    worker_process(**rabbit)
+    command = subprocess.run(
+        [sys.executable, "-m", "portal.cli", "check", "le"],
+        env=worker_process.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert command.returncode == 0, command.stderr
+    check_id = int(command.stdout.split("#")[1].split()[0])
+    wait_for(lambda: _state(committed, check_id) is SyncState.synced, timeout=30)
+    assert len(simulators["le"].effects()) == 1
