@@ -24,13 +24,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from portal import db as portal_db
-from portal import make_config, messaging
+from portal import messaging
 from portal.models import Base
 from portal.settings import CONTRACT_SYSTEMS, from_environment
-from portal.simulators import contract_simulators
+from portal.simulators import all_simulators
 from portal.simulators.base import serve
 
 from .support.tcpproxy import TcpProxy
+from .support.testapp import build_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -45,6 +46,18 @@ Start them (as root on this machine kind):
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
 or point PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL at running servers.
 """
+
+
+TEST_WECHAT = {
+    "portal.session_secret": "test-only-session-secret-0123456789abcdef",
+    "portal.public_url": "http://portal.test",
+    "portal.cache": "redis",
+    "portal.wechat_appid": "wxtestofficialacct",
+    "portal.wechat_secret": "test-oa-secret",
+    "portal.wechat_mp_appid": "wxtestminiprogram1",
+    "portal.wechat_mp_secret": "test-mp-secret",
+    "portal.wechat_template_test": "TEMPLATE-TEST-0001",
+}
 
 
 class Services:
@@ -106,10 +119,12 @@ def pytest_configure(config):
     for system in CONTRACT_SYSTEMS:
         settings[f"portal.{system}_app_key"] = f"test-{system}"
         settings[f"portal.{system}_app_secret"] = f"test-{system}-secret-{os.getpid()}"
-    Services.simulators = contract_simulators(settings)
+    settings.update(TEST_WECHAT)
+    Services.simulators = all_simulators(settings)
     Services.served = {name: serve(sim) for name, sim in Services.simulators.items()}
     for name, served in Services.served.items():
         settings[f"portal.{name}_url"] = served.url
+    settings["portal.wechat_open_url"] = settings["portal.wechat_api_url"] = Services.served["wechat"].url
     Services.settings = from_environment(settings, environ={})
     Services.engine = portal_db.get_engine(Services.settings)
     Services.session_factory = portal_db.get_session_factory(Services.engine)
@@ -184,7 +199,7 @@ def db(engine, tm):
 
 @pytest.fixture(scope="session")
 def app(settings):
-    return make_config(dict(settings), environ={}).make_wsgi_app()
+    return build_app(settings)
 
 
 @pytest.fixture

@@ -20,6 +20,9 @@ def make_config(settings, environ=None):
     config.add_jinja2_renderer(".html")
     config.add_jinja2_search_path("portal:templates", name=".html")
 
+    # Sessions, CSRF on every form, and who may do what (WeChat users, staff, admin areas).
+    config.include("portal.security")
+
     # The broker, built from settings before any actor module is imported.
     config.include("portal.messaging")
 
@@ -31,6 +34,7 @@ def make_config(settings, environ=None):
 
     # URLs, then the views that serve them.
     config.include("portal.routes")
+    config.include("portal.views.admin")
     config.scan("portal.views")
     return config
 

@@ -1,4 +1,4 @@
-"""The ``portal`` console command: migrate, scheduler, dead letters, connectivity checks.
+"""The ``portal`` console command: migrate, create-admin, scheduler, dead letters, checks.
 
 Every subcommand reads the ini named by ``-c`` (default: $PORTAL_INI, else development.ini)
 with the environment applied, exactly like the web process and the workers.
@@ -48,7 +48,7 @@ def cmd_migrate(args):
 
         _, session_factory, _ = _bootstrap(args)
         with portal_db.Transaction(session_factory) as db:
-            lines = demo.load(db)
+            lines = demo.load(db, settings)
         print("demo data: " + ("; ".join(lines) if lines else "already present"))
 
 
@@ -56,6 +56,28 @@ def cmd_revision(args):
     from alembic import command
 
     command.revision(alembic_config(portal_settings.load(args.config)), message=args.message, autogenerate=True)
+
+
+def cmd_create_admin(args):
+    import getpass
+
+    from portal.services.admin_accounts import AdminError, create_admin
+
+    password = os.environ.get("PORTAL_NEW_ADMIN_PASSWORD")
+    if not password:
+        password = getpass.getpass("密码：")
+        if getpass.getpass("再次输入密码：") != password:
+            sys.exit("两次输入的密码不一致")
+    _, session_factory, _ = _bootstrap(args, broker=False)
+    try:
+        with portal_db.Transaction(session_factory) as db:
+            admin = create_admin(
+                db, username=args.username, display_name=args.name or args.username, password=password, areas=args.areas
+            )
+            username = admin.username
+    except AdminError as exc:
+        sys.exit(exc.message)
+    print(f"admin {username} created with areas {', '.join(args.areas)}")
 
 
 def cmd_scheduler(args):
@@ -138,6 +160,14 @@ def build_parser():
     revision = commands.add_parser("revision", help="autogenerate a migration from the models (read it before committing)")
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(func=cmd_revision)
+
+    create_admin = commands.add_parser(
+        "create-admin", help="create an administrator (password from a prompt or PORTAL_NEW_ADMIN_PASSWORD)"
+    )
+    create_admin.add_argument("username")
+    create_admin.add_argument("--name", help="display name")
+    create_admin.add_argument("--areas", nargs="+", default=["super"], help="super, logistics, visitors, canteen")
+    create_admin.set_defaults(func=cmd_create_admin)
 
     commands.add_parser("scheduler", help="run the periodic jobs (safe to run twice)").set_defaults(func=cmd_scheduler)
     commands.add_parser("relay", help="send undispatched outbox messages once").set_defaults(func=cmd_relay)

@@ -12,7 +12,7 @@ from pyramid.wsgi import wsgiapp2
 from . import messaging
 from .scheduler import Scheduler
 from .settings import flag
-from .simulators import contract_simulators
+from .simulators import all_simulators
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def includeme(config):
     settings = config.get_settings()
     if not flag(settings, "portal.embedded"):
         return
-    simulators = contract_simulators(settings)
+    simulators = all_simulators(settings)
     config.registry["embedded.simulators"] = simulators
     for name, simulator in simulators.items():
         config.add_route(f"sim.{name}", f"/sim/{name}/*subpath")

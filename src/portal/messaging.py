@@ -47,6 +47,24 @@ class Runtime:
                 self._clients[system] = ContractClient.from_settings(self.settings, system)
             return self._clients[system]
 
+    @cached_property
+    def redis(self):
+        """Redis for caches and locks (``portal.cache = redis``), or None (in-process)."""
+        if self.settings.get("portal.cache", "memory") != "redis":
+            return None
+        return redis.Redis.from_url(self.settings["portal.redis_url"], socket_connect_timeout=2, socket_timeout=5)
+
+    def wechat(self):
+        """The WeChat platform client, its access token shared through Redis when there is one."""
+        with self._lock:
+            if "wechat" not in self._clients:
+                from .integrations.wechat import RedisTokenCache, TokenCache, WeChatPlatform
+
+                appid = self.settings["portal.wechat_appid"]
+                cache = RedisTokenCache(self.redis, f"portal:wechat-token:{appid}") if self.redis else TokenCache()
+                self._clients["wechat"] = WeChatPlatform.from_settings(self.settings, cache)
+            return self._clients["wechat"]
+
 
 _runtime = None
 

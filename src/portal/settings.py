@@ -34,6 +34,10 @@ DEFAULTS = {
     "portal.outbox_redispatch_after": "900",
     "portal.outbox_retention_days": "14",
     "portal.scheduler_tick": "1",
+    "portal.cache": "memory",
+    "portal.public_url": "http://127.0.0.1:6543",
+    "portal.wechat_api_url": "https://api.weixin.qq.com",
+    "portal.wechat_open_url": "https://open.weixin.qq.com",
     "portal.http_connect_timeout": "3.05",
     "portal.http_read_timeout": "10",
 }

@@ -19,10 +19,18 @@ def test_readiness_fails_when_the_broker_is_unreachable(testapp, redis_proxy, br
     assert response.json["checks"]["broker"].startswith("error")
 
 
-def test_the_home_page_shows_the_state_of_the_outbox_in_chinese(testapp, db):
+def test_the_landing_page_points_to_both_entrances(testapp):
+    page = testapp.get("/")
+    assert "/h5/" in page.text and "/admin/" in page.text
+
+
+def test_the_outbox_page_shows_undelivered_messages_in_chinese(testapp, db):
     from portal.services.ops import request_connectivity_check
 
+    from ..support import factories
+
     request_connectivity_check(db, "le")
-    page = testapp.get("/")
-    assert "消息发件箱" in page.text
-    assert "同步中" in page.text
+    factories.admin(db, "super", username="boss")
+    factories.login_admin(testapp, "boss")
+    page = testapp.get("/admin/outbox")
+    assert "未完成的消息" in page.text and "ops.run_connectivity_check" in page.text

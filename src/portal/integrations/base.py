@@ -73,6 +73,50 @@ def _loggable_url(url):
     return base + "?" + "&".join(parts)
 
 
+class InstrumentedSession(requests.Session):
+    """A requests session with default timeouts and request/response logging without secrets.
+
+    HttpClient uses it, and so do libraries that make their own calls (wechatpy): every
+    outgoing call of the portal is logged the same way and never waits forever.
+    """
+
+    def __init__(self, system, timeout):
+        super().__init__()
+        self.system = system
+        self.timeout = timeout
+
+    def send(self, request, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        started = time.monotonic()
+        try:
+            response = super().send(request, **kwargs)
+        except requests.RequestException as exc:
+            self._log(request, None, started, error=type(exc).__name__)
+            raise
+        self._log(request, response, started)
+        return response
+
+    def _log(self, request, response, started, error=None):
+        elapsed_ms = (time.monotonic() - started) * 1000
+        url = _loggable_url(request.url)
+        if response is None:
+            log.warning("%s %s %s → %s after %.0f ms", self.system, request.method, url, error, elapsed_ms)
+            return
+        level = logging.INFO if response.status_code < 400 else logging.WARNING
+        log.log(
+            level,
+            "%s %s %s → %s in %.0f ms; sent %s; received %s",
+            self.system,
+            request.method,
+            url,
+            response.status_code,
+            elapsed_ms,
+            _loggable_body(request.body),
+            _loggable_body(response.content),
+        )
+
+
 class HttpClient:
     """A JSON-over-HTTP client for one other system.
 
@@ -83,10 +127,9 @@ class HttpClient:
     system = "http"
     label = "外部系统"
 
-    def __init__(self, base_url, *, connect_timeout=3.05, read_timeout=10.0, session=None):
+    def __init__(self, base_url, *, connect_timeout=3.05, read_timeout=10.0):
         self.base_url = base_url.rstrip("/")
-        self.timeout = (float(connect_timeout), float(read_timeout))
-        self.session = session or requests.Session()
+        self.session = InstrumentedSession(self.system, (float(connect_timeout), float(read_timeout)))
 
     def sign(self, request):
         """Add authentication to a prepared request (default: none)."""
@@ -114,7 +157,6 @@ class HttpClient:
         raise PermanentError(detail, system=self.system, status=status, code=code)
 
     def request(self, method, path, *, json_body=None, params=None, headers=None):
-        url = self.base_url + path
         body = None
         all_headers = {"Accept": "application/json"}
         if json_body is not None:
@@ -123,37 +165,14 @@ class HttpClient:
         all_headers.update(headers or {})
         prepared = self.sign(
             self.session.prepare_request(
-                requests.Request(method, url, params=params, data=body, headers=all_headers)
+                requests.Request(method, self.base_url + path, params=params, data=body, headers=all_headers)
             )
         )
-        started = time.monotonic()
         try:
-            response = self.session.send(prepared, timeout=self.timeout)
+            response = self.session.send(prepared)
         except requests.Timeout as exc:
-            self._log(prepared, None, started, error="timeout")
             raise TransientError(f"{self.label}响应超时", system=self.system) from exc
         except requests.ConnectionError as exc:
-            self._log(prepared, None, started, error="connection failed")
             raise TransientError(f"无法连接{self.label}", system=self.system) from exc
-        self._log(prepared, response, started)
         self.check(response)
         return response
-
-    def _log(self, prepared, response, started, error=None):
-        elapsed_ms = (time.monotonic() - started) * 1000
-        url = _loggable_url(prepared.url)
-        if response is None:
-            log.warning("%s %s %s → %s after %.0f ms", self.system, prepared.method, url, error, elapsed_ms)
-            return
-        level = logging.INFO if response.status_code < 400 else logging.WARNING
-        log.log(
-            level,
-            "%s %s %s → %s in %.0f ms; sent %s; received %s",
-            self.system,
-            prepared.method,
-            url,
-            response.status_code,
-            elapsed_ms,
-            _loggable_body(prepared.body),
-            _loggable_body(response.content),
-        )

@@ -79,14 +79,14 @@ class ContractClient(HttpClient):
     """Client of one contract system; writes carry an ``Idempotency-Key``."""
 
     def __init__(self, system, base_url, app_key, app_secret, **kwargs):
-        super().__init__(base_url, **kwargs)
         self.system = system
+        super().__init__(base_url, **kwargs)
         self.label = SYSTEM_LABELS.get(system, system)
         self.app_key = app_key
         self.app_secret = app_secret
 
     @classmethod
-    def from_settings(cls, settings, system, session=None):
+    def from_settings(cls, settings, system):
         prefix = f"portal.{system}_"
         return cls(
             system,
@@ -95,7 +95,6 @@ class ContractClient(HttpClient):
             settings[prefix + "app_secret"],
             connect_timeout=settings.get(prefix + "connect_timeout", settings["portal.http_connect_timeout"]),
             read_timeout=settings.get(prefix + "read_timeout", settings["portal.http_read_timeout"]),
-            session=session,
         )
 
     def sign(self, request):

@@ -1,6 +1,9 @@
 """The models of every domain; importing this package registers them all on ``Base.metadata``."""
 
+from .admin import AREAS, AdminSession, AdminUser, AuditEntry, LoginAttempt  # noqa: F401
+from .identity import ApiToken, UserStatus, WeChatUser  # noqa: F401
 from .meta import Base  # noqa: F401
 from .ops import ConnectivityCheck, DeadLetter, DeadLetterStatus, PeriodicJob  # noqa: F401
 from .outbox import OutboxMessage  # noqa: F401
 from .sync import SyncState, Synced  # noqa: F401
+from .wechat import Notification, NotificationKind, OfficialAccountMenu  # noqa: F401

@@ -29,6 +29,16 @@ class Reject(Exception):
         self.message = message
 
 
+class Replay(Exception):
+    """Raised by a write handler that recognises a repeated request by its own means (a field of
+    the body rather than an Idempotency-Key): the first answer again, without a second effect."""
+
+    def __init__(self, status, answer):
+        super().__init__(status)
+        self.status = status
+        self.answer = answer
+
+
 @dataclass
 class Faults:
     """Switches; ``fail_next`` failures come first, then ``fail_rate`` draws at random.
@@ -80,7 +90,7 @@ class Simulator:
 
     A handler gets the webob request and the parsed JSON body and returns ``(status, body)``;
     a write handler is registered with ``write=True`` and then counts as an effect unless it
-    raises :class:`Reject`.
+    raises :class:`Reject` or :class:`Replay`.
     """
 
     name = "simulator"
@@ -210,14 +220,17 @@ class Simulator:
                 status, answer = self.responses_by_key[key]
                 self._record(status=status, applied=False, replayed=True, fault=fault, response=answer, **entry)
                 return self._json(status, answer)
+            replayed = False
             try:
                 status, answer = handler(request, body)
                 applied = write and status < 400
             except Reject as exc:
                 status, answer, applied = exc.status, self.error_body(exc.code, exc.message), False
+            except Replay as exc:
+                status, answer, applied, replayed = exc.status, exc.answer, False, True
             if write and key and status < 500:
                 self.responses_by_key[key] = (status, answer)
-            self._record(status=status, applied=applied, fault=fault, response=answer, **entry)
+            self._record(status=status, applied=applied, replayed=replayed, fault=fault, response=answer, **entry)
         if fault == "timeout":
             time.sleep(faults.hold_seconds)
         return self._json(status, answer)

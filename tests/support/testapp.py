@@ -1,4 +1,9 @@
-"""A test-only endpoint that runs the real request path: validate → service → defer → commit."""
+"""The portal app plus two test-only endpoints:
+
+* ``POST /_test/checks`` runs the real request path (validate → service → defer → commit) and can
+  fail after deferring;
+* ``GET /api/_test/staff`` is guarded by the ``staff`` permission.
+"""
 
 from pyramid.httpexceptions import HTTPBadRequest
 
@@ -19,8 +24,14 @@ def request_check(request):
     return {"check_id": check.id}
 
 
-def pipeline_app(settings):
+def staff_only(request):
+    return {"staff": request.api_token.user_id}
+
+
+def build_app(settings):
     config = make_config(dict(settings), environ={})
     config.add_route("test.checks", "/_test/checks", request_method="POST")
-    config.add_view(request_check, route_name="test.checks", renderer="json")
+    config.add_view(request_check, route_name="test.checks", renderer="json", require_csrf=False)
+    config.add_route("test.staff", "/api/_test/staff")
+    config.add_view(staff_only, route_name="test.staff", renderer="json", permission="staff", require_csrf=False)
     return config.make_wsgi_app()

@@ -1,0 +1,51 @@
+"""Actors that talk to the WeChat platform: the menu and notifications."""
+
+from portal.integrations.base import PermanentError
+from portal.messaging import actor
+from portal.models.wechat import Notification, NotificationKind, OfficialAccountMenu
+
+#: "The user has not subscribed / accepted": an expected outcome, not an incident.
+NOT_SUBSCRIBED = {43004, 43101}
+
+
+def _menu(db, menu_id):
+    return db.get(OfficialAccountMenu, menu_id)
+
+
+def _notification(db, notification_id):
+    return db.get(Notification, notification_id)
+
+
+@actor(max_retries=8, min_backoff=2_000, max_backoff=300_000, time_limit=60_000, subject=_menu)
+def publish_menu(job, menu_id):
+    """Call menu/create with one menu version (发布公众号菜单)."""
+    menu = job.db.get(OfficialAccountMenu, menu_id)
+    if menu is None or menu.sync_state.value == "synced":
+        return
+    job.runtime.wechat().create_menu(menu.buttons)
+    menu.mark_synced()
+
+
+@actor(max_retries=6, min_backoff=2_000, max_backoff=300_000, time_limit=30_000, subject=_notification)
+def send_notification(job, notification_id):
+    """Send one template message or subscribe notification (发送微信通知)."""
+    notification = job.db.get(Notification, notification_id)
+    if notification is None or notification.sync_state.value == "synced":
+        return
+    user = notification.user
+    wechat = job.runtime.wechat()
+    try:
+        if notification.kind is NotificationKind.template:
+            msgid = wechat.send_template(
+                user.oa_openid, notification.template_id, notification.data,
+                url=notification.url, client_msg_id=job.idempotency_key,
+            )
+        else:
+            wechat.send_subscribe(user.oa_openid, notification.template_id, notification.data, page=notification.page)
+            msgid = None
+    except PermanentError as exc:
+        if exc.code not in NOT_SUBSCRIBED:
+            raise
+        notification.mark_failed(str(exc))  # recorded, never retried, no dead letter
+        return
+    notification.mark_synced(external_ref=str(msgid) if msgid else None)

@@ -1,0 +1,151 @@
+"""Who is calling, and what they may do.
+
+Two kinds of callers:
+
+* WeChat users call ``/api/…`` with ``Authorization: Bearer <token>`` (mini-program), or from
+  H5 pages with the token kept in our signed session cookie; a cookie-authenticated unsafe
+  request must also carry ``X-CSRF-Token``.
+* Admins use ``/admin/…`` with a server-side session (``admin_sessions``) whose token is in
+  the ``portal_admin`` cookie.
+
+Permissions: ``wechat`` (any active WeChat user), ``staff`` (内部工作人员), ``admin`` (any
+admin) and ``admin:<area>`` for the admin areas (super-admin has all).
+"""
+
+import hashlib
+from datetime import timedelta
+
+from pyramid.csrf import SessionCSRFStoragePolicy, check_csrf_token
+from pyramid.security import Allowed, Denied
+from pyramid.session import SignedCookieSessionFactory
+from pyramid.settings import asbool
+from sqlalchemy import select
+
+from .models.admin import AdminSession
+from .models.identity import ApiToken
+from .models.meta import utcnow
+
+ADMIN_COOKIE = "portal_admin"
+SESSION_COOKIE = "portal_session"
+#: Writes of last-seen times are throttled to keep reads read-only.
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _bearer(request):
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def wechat_token(request):
+    """The API token of this request and where it came from, or (None, None)."""
+    token = _bearer(request)
+    if token:
+        return token, "bearer"
+    token = request.session.get("wechat_token")
+    if token:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not check_csrf_token(
+            request, token="csrf_token", header="X-CSRF-Token", raises=False
+        ):
+            return None, None
+        return token, "cookie"
+    return None, None
+
+
+def _wechat(request):
+    """The ApiToken (with its user) authenticating this request, or None."""
+    token, _ = wechat_token(request)
+    if token is None:
+        return None
+    now = utcnow()
+    record = request.dbsession.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    if record is None or record.revoked_at is not None or record.expires_at <= now:
+        return None
+    if record.last_used_at is None or now - record.last_used_at > TOUCH_EVERY:
+        record.last_used_at = now
+    return record
+
+
+def _admin(request):
+    """The AdminSession (with its admin) of this request, or None."""
+    token = request.cookies.get(ADMIN_COOKIE)
+    if not token:
+        return None
+    now = utcnow()
+    record = request.dbsession.scalar(select(AdminSession).where(AdminSession.token_hash == token_hash(token)))
+    if record is None or record.revoked_at is not None or record.expires_at <= now or not record.admin.is_active:
+        return None
+    if now - record.last_seen_at > TOUCH_EVERY:
+        record.last_seen_at = now
+    return record
+
+
+class SecurityPolicy:
+    def identity(self, request):
+        if request.path_info.startswith("/admin"):
+            return request.admin_session
+        return request.api_token
+
+    def authenticated_userid(self, request):
+        identity = self.identity(request)
+        if isinstance(identity, AdminSession):
+            return f"admin:{identity.admin_id}"
+        if isinstance(identity, ApiToken):
+            return f"wechat:{identity.user_id}"
+        return None
+
+    def permits(self, request, context, permission):
+        if permission == "admin" or permission.startswith("admin:"):
+            session = request.admin_session
+            if session is None:
+                return Denied("not logged in")
+            area = permission.partition(":")[2]
+            return Allowed("area") if not area or session.admin.may(area) else Denied("area")
+        if permission in ("wechat", "staff"):
+            token = request.api_token
+            if token is None:
+                return Denied("not logged in")
+            if not token.user.is_active:
+                return Denied("account disabled")
+            if permission == "staff" and not token.user.is_staff:
+                return Denied("not staff")
+            return Allowed(permission)
+        return Denied(f"unknown permission {permission}")
+
+    def remember(self, request, userid, **kw):
+        return []
+
+    def forget(self, request, **kw):
+        return []
+
+
+def includeme(config):
+    settings = config.get_settings()
+    secure = asbool(settings.get("portal.secure_cookies", False))
+    secret = settings.get("portal.session_secret")
+    if not secret or len(secret) < 32:
+        raise ValueError("PORTAL_SESSION_SECRET must be set to at least 32 random characters")
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            secret,
+            cookie_name=SESSION_COOKIE,
+            secure=secure,
+            httponly=True,
+            samesite="Lax",
+            timeout=12 * 3600,
+            reissue_time=600,
+        )
+    )
+    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    # Every unsafe request to a view needs the CSRF token unless the view opts out
+    # (JSON API views do: they authenticate by bearer token or check X-CSRF-Token above).
+    config.set_default_csrf_options(require_csrf=True)
+    config.set_security_policy(SecurityPolicy())
+    config.add_request_method(_wechat, "api_token", reify=True)
+    config.add_request_method(_admin, "admin_session", reify=True)

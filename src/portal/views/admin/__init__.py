@@ -1,0 +1,79 @@
+"""Server-rendered admin pages (web后台管理), one module per area.
+
+Every page declares ``permission="admin"`` or ``"admin:<area>"``. :data:`NAV` is the
+navigation every page shows, filtered by what the admin may open.
+"""
+
+from dataclasses import dataclass
+from math import ceil
+from urllib.parse import urlencode
+
+from pyramid.httpexceptions import HTTPNotFound
+from sqlalchemy import func, select
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    route: str
+    area: str  # "" = any admin
+
+
+#: Ordered navigation; later domains add their pages here.
+NAV = [
+    NavItem("概览", "admin.home", ""),
+    NavItem("公众号用户", "admin.wechat_users", "visitors"),
+    NavItem("公众号菜单", "admin.menu", "super"),
+    NavItem("消息通知", "admin.notifications", "super"),
+    NavItem("死信", "admin.dead_letters", "super"),
+    NavItem("消息与定时任务", "admin.outbox", "super"),
+    NavItem("操作日志", "admin.audit", "super"),
+    NavItem("管理员账号", "admin.accounts", "super"),
+]
+
+
+def nav_for(request):
+    admin = request.admin_session.admin
+    return [item for item in NAV if not item.area or admin.may(item.area)]
+
+
+class Page:
+    """One page of a list query, with links that keep the current filters."""
+
+    def __init__(self, request, db, query, *, per_page=20):
+        try:
+            self.number = max(1, int(request.params.get("page", 1)))
+        except ValueError:
+            self.number = 1
+        self.per_page = per_page
+        self.total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        self.pages = max(1, ceil(self.total / per_page))
+        self.number = min(self.number, self.pages)
+        self.items = db.scalars(query.limit(per_page).offset((self.number - 1) * per_page)).all()
+        self._request = request
+
+    def url(self, number):
+        params = {k: v for k, v in self._request.GET.items() if k != "page" and v != ""}
+        params["page"] = number
+        return self._request.path + "?" + urlencode(params)
+
+    @property
+    def window(self):
+        low = max(1, self.number - 3)
+        return range(low, min(self.pages, low + 6) + 1)
+
+
+def get_or_404(request, model):
+    """The record named by the route's ``{id}``, or the 404 page."""
+    record = request.dbsession.get(model, int(request.matchdict["id"]))
+    if record is None:
+        raise HTTPNotFound()
+    return record
+
+
+def client_ip(request):
+    return request.client_addr or "unknown"
+
+
+def includeme(config):
+    config.add_request_method(nav_for, "admin_nav", reify=True)

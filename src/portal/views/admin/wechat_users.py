@@ -1,0 +1,64 @@
+"""公众号用户管理: every WeChat user who ever logged in; disable/enable, grant/revoke staff."""
+
+from pyramid.httpexceptions import HTTPFound
+from pyramid.view import view_config
+from sqlalchemy import or_, select
+
+from portal.models.admin import AuditEntry
+from portal.models.identity import UserStatus, WeChatUser
+from portal.services import identity
+
+from . import Page, client_ip, get_or_404
+
+ACTIONS = {
+    "disable": (identity.disable_user, "已停用该用户"),
+    "enable": (identity.enable_user, "已启用该用户"),
+    "grant_staff": (identity.grant_staff, "已授予内部工作人员权限"),
+    "revoke_staff": (identity.revoke_staff, "已撤销内部工作人员权限"),
+}
+
+
+@view_config(route_name="admin.wechat_users", renderer="admin/wechat_users.html", permission="admin:visitors")
+def wechat_users(request):
+    q = request.params.get("q", "").strip()
+    status = request.params.get("status", "")
+    staff = request.params.get("staff", "")
+    query = select(WeChatUser).order_by(WeChatUser.last_login_at.desc(), WeChatUser.id.desc())
+    if q:
+        like = f"%{q}%"
+        query = query.where(
+            or_(WeChatUser.display_name.ilike(like), WeChatUser.oa_openid == q, WeChatUser.mp_openid == q, WeChatUser.unionid == q)
+        )
+    if status in ("active", "disabled"):
+        query = query.where(WeChatUser.status == UserStatus(status))
+    if staff in ("yes", "no"):
+        query = query.where(WeChatUser.is_staff.is_(staff == "yes"))
+    return {"page": Page(request, request.dbsession, query), "q": q, "status": status, "staff": staff}
+
+
+@view_config(route_name="admin.wechat_user", request_method="GET", renderer="admin/wechat_user.html", permission="admin:visitors")
+def wechat_user(request):
+    user = get_or_404(request, WeChatUser)
+    history = request.dbsession.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.target_type == "wechat_user", AuditEntry.target_id == str(user.id))
+        .order_by(AuditEntry.id.desc())
+        .limit(50)
+    ).all()
+    return {"user": user, "history": history}
+
+
+@view_config(route_name="admin.wechat_user", request_method="POST", permission="admin:visitors")
+def change_wechat_user(request):
+    user = get_or_404(request, WeChatUser)
+    action = ACTIONS.get(request.POST.get("action"))
+    if action is None:
+        request.session.flash("未知的操作", "error")
+    else:
+        change, done = action
+        note = request.POST.get("note", "").strip()[:200] or None
+        if change(request.dbsession, user, request.admin_session.admin, ip=client_ip(request), note=note):
+            request.session.flash(done, "success")
+        else:
+            request.session.flash("用户已是该状态，无需修改", "info")
+    return HTTPFound(request.route_url("admin.wechat_user", id=user.id))

@@ -1,0 +1,44 @@
+"""``/api/me``: who the WeChat user is, their roles and what they have bound."""
+
+from pyramid.csrf import get_csrf_token
+from pyramid.view import view_config
+
+from portal.services import identity
+
+from . import api_error, json_body
+
+#: Domains add what a user has bound (canteen phone, driver profile …): name → fn(request, user).
+BINDINGS = {}
+
+
+def present_me(request, user):
+    me = {
+        "id": user.id,
+        "display_name": user.display_name,
+        "is_staff": user.is_staff,
+        "roles": identity.roles(user),
+        "bindings": {name: present(request, user) for name, present in BINDINGS.items()},
+        "first_login_at": user.first_login_at.isoformat(),
+    }
+    if request.session.get("wechat_token"):
+        # H5 pages authenticate by cookie and send this back as X-CSRF-Token.
+        me["csrf_token"] = get_csrf_token(request)
+    return me
+
+
+@view_config(route_name="api.me", request_method="GET", renderer="json", permission="wechat", require_csrf=False)
+def me(request):
+    return present_me(request, request.api_token.user)
+
+
+@view_config(route_name="api.me", request_method="PATCH", renderer="json", permission="wechat", require_csrf=False)
+def update_me(request):
+    body = json_body(request)
+    user = request.api_token.user
+    if "display_name" in body:
+        value = body["display_name"]
+        try:
+            identity.set_display_name(user, value if isinstance(value, str) else "")
+        except identity.LoginError as exc:
+            raise api_error(400, "invalid", exc.message, {"display_name": exc.message}) from None
+    return present_me(request, user)

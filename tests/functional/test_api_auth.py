@@ -1,0 +1,74 @@
+"""Bearer tokens, disabled users, staff-only endpoints and the H5 cookie with CSRF."""
+
+import pytest
+
+from portal.services import identity
+
+from ..support import factories
+
+
+def _auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_no_token_is_a_json_401(testapp):
+    body = testapp.get("/api/me", status=401).json
+    assert body == {"error": {"code": "unauthenticated", "message": "请先登录", "fields": {}}}
+
+
+@pytest.mark.parametrize("header", ["Bearer nonsense", "Bearer ", "Basic abc"])
+def test_a_bad_token_is_a_401(testapp, header):
+    testapp.get("/api/me", headers={"Authorization": header}, status=401)
+
+
+def test_each_token_acts_only_as_its_own_user(testapp, db):
+    alice, bob = factories.wechat_user(db, name="Alice"), factories.wechat_user(db, name="Bob")
+    alice_token, bob_token = factories.token_for(db, alice), factories.token_for(db, bob)
+    assert testapp.get("/api/me", headers=_auth(alice_token)).json["id"] == alice.id
+    assert testapp.get("/api/me", headers=_auth(bob_token)).json["id"] == bob.id
+    testapp.patch_json("/api/me", {"display_name": "小爱"}, headers=_auth(alice_token))
+    assert (alice.display_name, bob.display_name) == ("小爱", "Bob")
+
+
+def test_expired_and_revoked_tokens_are_refused(testapp, db):
+    user = factories.wechat_user(db)
+    expired = factories.token_for(db, user, expires_in=-1)
+    testapp.get("/api/me", headers=_auth(expired), status=401)
+    token = factories.token_for(db, user)
+    testapp.post("/api/auth/logout", headers=_auth(token))
+    testapp.get("/api/me", headers=_auth(token), status=401)
+
+
+def test_a_disabled_user_gets_a_clear_403_everywhere(testapp, db):
+    user = factories.wechat_user(db)
+    token = factories.token_for(db, user)
+    identity.disable_user(db, user, None)
+    # Disabling revokes tokens; a token issued before the revocation was checked is refused too.
+    user_token = factories.token_for(db, user)
+    for path in ("/api/me", "/api/_test/staff"):
+        body = testapp.get(path, headers=_auth(user_token), status=403).json
+        assert body["error"]["code"] == "account_disabled" and "停用" in body["error"]["message"]
+    testapp.get("/api/me", headers=_auth(token), status=401)
+    assert "账号已停用" in testapp.get("/h5/", headers=_auth(user_token), status=403).text
+
+
+def test_staff_only_endpoints_refuse_everyone_else(testapp, db):
+    visitor, staff = factories.wechat_user(db), factories.wechat_user(db, staff=True)
+    body = testapp.get("/api/_test/staff", headers=_auth(factories.token_for(db, visitor)), status=403).json
+    assert body["error"] == {"code": "forbidden", "message": "您没有权限执行此操作", "fields": {}}
+    assert testapp.get("/api/_test/staff", headers=_auth(factories.token_for(db, staff))).json == {"staff": staff.id}
+
+
+def test_me_reports_roles_and_validates_changes(testapp, db):
+    user = factories.wechat_user(db, staff=True)
+    token = factories.token_for(db, user)
+    me = testapp.get("/api/me", headers=_auth(token)).json
+    assert me["roles"] == ["visitor", "staff"] and me["bindings"] == {}
+    assert "csrf_token" not in me
+    body = testapp.patch_json("/api/me", {"display_name": "很" * 33}, headers=_auth(token), status=400).json
+    assert body["error"]["fields"] == {"display_name": "称呼不能超过 32 个字"}
+    testapp.patch("/api/me", "not json", headers={**_auth(token), "Content-Type": "application/json"}, status=400)
+
+
+def test_unknown_api_paths_are_json_404s(testapp):
+    assert testapp.get("/api/nothing", status=404).json["error"]["code"] == "not_found"
