@@ -25,7 +25,7 @@ def includeme(config):
     config.registry["embedded.simulators"] = simulators
     for name, simulator in simulators.items():
         config.add_route(f"sim.{name}", f"/sim/{name}/*subpath")
-        config.add_view(wsgiapp2(simulator), route_name=f"sim.{name}")
+        config.add_view(wsgiapp2(simulator), route_name=f"sim.{name}", require_csrf=False)
 
     runtime = config.registry["messaging.runtime"]
     if settings["portal.broker"] == "stub":

@@ -3,7 +3,6 @@
 from sqlalchemy import select
 
 from portal.models.admin import AuditEntry
-from portal.models.identity import ApiToken
 
 from ..support import factories
 from ..support.factories import csrf_from, login_admin
@@ -38,13 +37,14 @@ def _act(testapp, user, action):
 def test_disable_enable_grant_and_revoke_are_applied_and_audited(testapp, db):
     admin = _login(testapp, db)
     user = factories.wechat_user(db, name="张三")
-    factories.token_for(db, user)
+    token = factories.token_for(db, user)
 
     page = _act(testapp, user, "grant_staff")
     assert "已授予内部工作人员权限" in page.text and user.is_staff
     page = _act(testapp, user, "disable")
     assert "已停用该用户" in page.text and not user.is_active
-    assert all(t.revoked_at for t in db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)))
+    # Tokens stay, but every request with them is refused while the user is disabled.
+    assert testapp.get("/api/me", headers={"Authorization": f"Bearer {token}"}, status=403)
     assert "用户已是该状态" in _act(testapp, user, "disable").text
     _act(testapp, user, "enable")
     _act(testapp, user, "revoke_staff")

@@ -1,12 +1,15 @@
 """The embedded default from a clean clone: SQLite, stub broker, in-process workers,
 scheduler thread and simulators — no PostgreSQL or Redis involved."""
 
+import html
 import os
+import re
 import socket
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 
@@ -61,7 +64,25 @@ def test_the_embedded_default_starts_from_a_clean_clone_and_is_ready(tmp_path):
         wait_for(all_synced, timeout=60, interval=0.5, message="the demo checks to reach the simulators")
         ledger = requests.get(base + "/sim/le/_sim/ledger", timeout=5).json()["entries"]
         assert [(e["path"], e["applied"]) for e in ledger] == [("/v1/connectivity-checks", True)]
-        assert "已同步" in requests.get(base + "/", timeout=5).text
+        # The demo menu reached the WeChat simulator.
+        menu = requests.get(base + "/sim/wechat/_sim/menu", timeout=5).json()
+        assert [b["name"] for b in menu["menu"]["button"]] == ["智慧物流", "访客预约", "餐卡消费"]
+
+        # A newcomer's browser: an H5 page → simulated WeChat authorization → back, logged in.
+        browser = requests.Session()
+        consent = browser.get(base + "/h5/visitors", timeout=5)
+        assert "模拟微信授权" in consent.text
+        action = re.search(r'<form method="post" action="([^"]+)"', consent.text).group(1)
+        landing = browser.post(urljoin(consent.url, html.unescape(action)), data={"nickname": "新司机"}, timeout=5)
+        assert landing.url == base + "/h5/visitors" and "访客预约" in landing.text
+        assert browser.get(base + "/api/me", timeout=5).json()["roles"] == ["visitor"]
+
+        # The demo administrator can log in.
+        admin = requests.Session()
+        login = admin.get(base + "/admin/login", timeout=5)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+        home = admin.post(base + "/admin/login", data={"username": "admin", "password": "portal-demo-2026", "csrf_token": token}, timeout=5)
+        assert "欢迎，演示管理员" in home.text
     finally:
         server.terminate()
         server.wait(timeout=20)

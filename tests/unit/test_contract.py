@@ -34,19 +34,20 @@ def test_a_correctly_signed_request_passes():
 
 
 @pytest.mark.parametrize(
-    "headers, body, code",
+    "make_headers, body, code",
     [
-        ({"X-Portal-Key": "k"}, b"", "AUTH_MISSING"),
-        (_headers(key="other"), b'{"a":1}', "AUTH_UNKNOWN_KEY"),
-        (_headers(ts=int(time.time()) - 301), b'{"a":1}', "AUTH_STALE"),
-        (_headers(ts=int(time.time()) + 400), b'{"a":1}', "AUTH_STALE"),
-        (_headers(), b'{"a":2}', "AUTH_BAD_SIGNATURE"),
-        (_headers(secret="wrong"), b'{"a":1}', "AUTH_BAD_SIGNATURE"),
+        (lambda: {"X-Portal-Key": "k"}, b"", "AUTH_MISSING"),
+        (lambda: _headers(key="other"), b'{"a":1}', "AUTH_UNKNOWN_KEY"),
+        (lambda: _headers(ts="soon"), b'{"a":1}', "AUTH_BAD_TIMESTAMP"),
+        (lambda: _headers(ts=int(time.time()) - 301), b'{"a":1}', "AUTH_STALE"),
+        (lambda: _headers(ts=int(time.time()) + 400), b'{"a":1}', "AUTH_STALE"),
+        (lambda: _headers(), b'{"a":2}', "AUTH_BAD_SIGNATURE"),
+        (lambda: _headers(secret="wrong"), b'{"a":1}', "AUTH_BAD_SIGNATURE"),
     ],
 )
-def test_bad_requests_are_refused_with_their_reason(headers, body, code):
+def test_bad_requests_are_refused_with_their_reason(make_headers, body, code):
     with pytest.raises(SignatureError) as caught:
-        _verify(headers, body=body)
+        _verify(make_headers(), body=body)
     assert caught.value.code == code
 
 

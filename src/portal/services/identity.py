@@ -47,7 +47,7 @@ def _find_or_create(db, *, openid_field, openid, unionid):
     user = db.scalars(select(WeChatUser).where(or_(*match)).with_for_update()).first()
     now = utcnow()
     if user is None:
-        user = WeChatUser(first_login_at=now, login_count=0)
+        user = WeChatUser(status=UserStatus.active, is_staff=False, first_login_at=now, login_count=0)
         db.add(user)
     setattr(user, openid_field, openid)
     if unionid:
@@ -131,9 +131,6 @@ def _change(db, user, admin, action, summary, ip, note=None, **changes):
     after = _snapshot(user)
     if before == after:
         return False
-    if user.status is UserStatus.disabled:
-        for token in db.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
-            revoke_token(token)
     audit.record(
         db, admin, action, target_type="wechat_user", target_id=user.id,
         summary=f"{summary}：{user.display_name or user.openid_masked}", before=before, after=after, ip=ip, note=note,

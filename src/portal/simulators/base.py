@@ -203,8 +203,9 @@ class Simulator:
         try:
             self.authenticate(request, body_bytes)
         except Reject as exc:
-            self._record(status=exc.status, applied=False, fault=None, **entry)
-            return self._json(exc.status, self.error_body(exc.code, exc.message))
+            answer = self.error_body(exc.code, exc.message)
+            self._record(status=exc.status, applied=False, response=answer, **entry)
+            return self._json(exc.status, answer)
 
         fault = self._draw_fault()
         if fault in ("5xx", "429", "4xx", "drop"):

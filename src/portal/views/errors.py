@@ -22,7 +22,9 @@ def _page(request, status, title, message):
 
 
 @forbidden_view_config(renderer="error.html")
-def forbidden(request):
+def forbidden(exc, request):
+    if exc.content_type == "application/json":
+        return exc  # a view's own refusal (api_error), already explained
     if _is_api(request):
         token = request.api_token
         if token is None:
