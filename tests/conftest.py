@@ -57,6 +57,7 @@ TEST_WECHAT = {
     "portal.wechat_mp_appid": "wxtestminiprogram1",
     "portal.wechat_mp_secret": "test-mp-secret",
     "portal.wechat_template_test": "TEMPLATE-TEST-0001",
+    "portal.wechat_template_logistics": "TEMPLATE-LOGISTICS-0001",
 }
 
 

@@ -1,8 +1,13 @@
 """portal: the WeChat Official Account entrance of 东南电化 to logistics, visitors and canteen."""
 
+import os
+
 from pyramid.config import Configurator
 
 from .settings import from_environment
+
+#: The API contract: every JSON endpoint under /api, described for the mini-program team.
+OPENAPI_SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi.yaml")
 
 
 def make_config(settings, environ=None):
@@ -31,6 +36,18 @@ def make_config(settings, environ=None):
 
     # Embedded default only: simulators in this server, worker threads, scheduler thread.
     config.include("portal.embedded")
+
+    # The API contract (portal/openapi.yaml, served at /api/openapi.yaml, explorer at /api/docs):
+    # every /api view (openapi=True) has its request validated against it — always — and its
+    # response too unless pyramid_openapi3.enable_response_validation = false (production.ini).
+    # Every path of the document must be a route (checked when the app is created). Validation
+    # errors are answered in our JSON error shape by portal.views.errors.
+    config.registry.settings["pyramid_openapi3.enable_request_validation"] = True
+    config.registry.settings["pyramid_openapi3.enable_endpoint_validation"] = True
+    config.registry.settings.setdefault("pyramid_openapi3.enable_response_validation", True)
+    config.include("pyramid_openapi3")
+    config.pyramid_openapi3_spec(OPENAPI_SPEC, route="/api/openapi.yaml")
+    config.pyramid_openapi3_add_explorer(route="/api/docs")
 
     # URLs, then the views that serve them.
     config.include("portal.routes")

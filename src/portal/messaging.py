@@ -44,7 +44,11 @@ class Runtime:
         """The contract client of a system, shared by this process's threads."""
         with self._lock:
             if system not in self._clients:
-                self._clients[system] = ContractClient.from_settings(self.settings, system)
+                from .integrations.le import LeClient
+                from .integrations.mes import MesClient
+
+                kind = {"le": LeClient, "mes": MesClient}.get(system, ContractClient)
+                self._clients[system] = kind.from_settings(self.settings, system)
             return self._clients[system]
 
     @cached_property
@@ -53,6 +57,11 @@ class Runtime:
         if self.settings.get("portal.cache", "memory") != "redis":
             return None
         return redis.Redis.from_url(self.settings["portal.redis_url"], socket_connect_timeout=2, socket_timeout=5)
+
+    @cached_property
+    def nonces(self):
+        """Nonces of signed inbound requests, remembered long enough to refuse a replay."""
+        return Nonces(self.redis)
 
     def wechat(self):
         """The WeChat platform client, its access token shared through Redis when there is one."""
@@ -64,6 +73,27 @@ class Runtime:
                 cache = RedisTokenCache(self.redis, f"portal:wechat-token:{appid}") if self.redis else TokenCache()
                 self._clients["wechat"] = WeChatPlatform.from_settings(self.settings, cache)
             return self._clients["wechat"]
+
+
+class Nonces:
+    TTL = 600  # longer than the ±5 minutes a signed timestamp may be off
+
+    def __init__(self, redis_client):
+        self.redis = redis_client
+        self.memory = {}
+        self.lock = threading.Lock()
+
+    def seen(self, key, nonce):
+        """True if this (key, nonce) came before; otherwise remember it."""
+        if self.redis is not None:
+            return not self.redis.set(f"portal:nonce:{key}:{nonce}", 1, nx=True, ex=self.TTL)
+        now = time.time()
+        with self.lock:
+            self.memory = {k: t for k, t in self.memory.items() if now - t < self.TTL}
+            if (key, nonce) in self.memory:
+                return True
+            self.memory[(key, nonce)] = now
+            return False
 
 
 _runtime = None

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import messaging, outbox
+from .services import logistics
 from .db import Transaction
 from .models.meta import utcnow
 from .models.ops import PeriodicJob
@@ -35,11 +36,32 @@ def _maintain_broker():
     return messaging.maintain_broker(messaging.runtime().broker)
 
 
+def _expire_bookings():
+    rt = messaging.runtime()
+    return logistics.expire_overdue(rt.session_factory, logistics.Policy.from_settings(rt.settings))
+
+
+def _deferring(module, name):
+    """A job that hands the work to an actor (which owns the side effect)."""
+
+    def run():
+        import importlib
+
+        actor_ = getattr(importlib.import_module(f"portal.actors.{module}"), name)
+        with Transaction(messaging.runtime().session_factory) as db:
+            outbox.defer(db, actor_)
+
+    return run
+
+
 #: Every periodic job of the portal. Later domains add their sweeps and syncs here.
 JOBS = (
     Periodic("outbox-relay", 5, outbox.relay, "补发未送达代理的消息"),
     Periodic("broker-maintenance", 10, _maintain_broker, "回收已停止工作进程未确认的消息"),
     Periodic("outbox-purge", 3600, outbox.purge, "清理已完成的过期消息记录"),
+    Periodic("booking-expiry-sweep", 60, _expire_bookings, "提送货登记逾期退卡（延时消息的兜底）"),
+    Periodic("le-lanes-refresh", 60, _deferring("le", "refresh_lanes"), "从 LE 刷新装车道排队信息"),
+    Periodic("mes-stock-refresh", 300, _deferring("mes", "refresh_stock"), "从 MES 刷新罐区库存"),
 )
 
 

@@ -63,7 +63,7 @@ def test_me_reports_roles_and_validates_changes(testapp, db):
     user = factories.wechat_user(db, staff=True)
     token = factories.token_for(db, user)
     me = testapp.get("/api/me", headers=_auth(token)).json
-    assert me["roles"] == ["visitor", "staff"] and me["bindings"] == {}
+    assert me["roles"] == ["visitor", "staff"] and me["bindings"] == {"driver": None}
     assert "csrf_token" not in me
     body = testapp.patch_json("/api/me", {"display_name": "很" * 33}, headers=_auth(token), status=400).json
     assert body["error"]["fields"] == {"display_name": "称呼不能超过 32 个字"}

@@ -20,7 +20,8 @@ def admin(db, *areas, username=None, password=PASSWORD):
 
 def wechat_user(db, *, staff=False, name=None, **fields):
     n = next(_seq)
-    user = WeChatUser(oa_openid=f"o-test-openid-{n:06d}", display_name=name or f"用户{n}", is_staff=staff, login_count=1, **fields)
+    fields.setdefault("oa_openid", f"o-test-openid-{n:06d}")
+    user = WeChatUser(display_name=name or f"用户{n}", is_staff=staff, login_count=1, **fields)
     db.add(user)
     db.flush()
     return user
@@ -42,3 +43,50 @@ def login_admin(testapp, username, password=PASSWORD, status=302):
     return testapp.post(
         "/admin/login", {"username": username, "password": password, "csrf_token": csrf_from(page), "next": "/admin/"}, status=status
     )
+
+
+# -- smart logistics ----------------------------------------------------------------------------
+
+ID_CARD = "11010519491231002X"
+
+
+def driver_payload(**overrides):
+    from datetime import date
+
+    return {
+        "name": "张三", "id_card_no": ID_CARD, "mobile": "13800000000", "licence_no": "350102199001011234",
+        "qualification_no": "3501002024000123", "qualification_expires_on": date(2030, 6, 30).isoformat(), **overrides,
+    }
+
+
+def vehicle_payload(**overrides):
+    return {
+        "plate_no": "闽A12345", "trailer_no": "闽A1234挂", "tank_capacity_kg": 30000,
+        "approved_products": ["NAOH32"], "transport_permit_no": "闽交运管榕字350100123456号",
+        "tank_inspection_expires_on": "2030-05-01", **overrides,
+    }
+
+
+def product(db, code="NAOH32", name="32%液碱", threshold_kg=100_000, reservation_minutes=240):
+    from portal.models.logistics import Product
+
+    existing = db.get(Product, code)
+    if existing:
+        return existing
+    item = Product(code=code, name=name, threshold_kg=threshold_kg, reservation_minutes=reservation_minutes, active=True)
+    db.add(item)
+    db.flush()
+    return item
+
+
+def driver(db, user=None, **overrides):
+    """A registered driver with one vehicle, through the service (as the API would)."""
+    from portal.services import logistics
+
+    user = user or wechat_user(db)
+    product(db)
+    record = logistics.save_driver(db, user, driver_payload(**overrides))
+    logistics.add_vehicle(db, record, vehicle_payload())
+    db.flush()
+    db.refresh(record)
+    return record

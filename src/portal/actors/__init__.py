@@ -9,4 +9,4 @@ from portal import messaging
 if not messaging.is_configured():
     raise ImportError("portal.actors imported before portal.messaging.configure(); see portal/worker.py")
 
-from . import ops, wechat  # noqa: E402,F401
+from . import le, mes, ops, wechat  # noqa: E402,F401

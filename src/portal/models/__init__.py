@@ -2,6 +2,20 @@
 
 from .admin import AREAS, AdminSession, AdminUser, AuditEntry, LoginAttempt  # noqa: F401
 from .identity import ApiToken, UserStatus, WeChatUser  # noqa: F401
+from .logistics import (  # noqa: F401
+    Booking,
+    BookingEvent,
+    BookingKind,
+    BookingStatus,
+    Driver,
+    EntryReport,
+    Lane,
+    LeEvent,
+    OutboundOrder,
+    Product,
+    StockCheck,
+    Vehicle,
+)
 from .meta import Base  # noqa: F401
 from .ops import ConnectivityCheck, DeadLetter, DeadLetterStatus, PeriodicJob  # noqa: F401
 from .outbox import OutboxMessage  # noqa: F401

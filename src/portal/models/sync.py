@@ -43,6 +43,11 @@ class Synced:
         if external_ref is not None:
             self.external_ref = external_ref
 
+    def mark_pending(self):
+        """A new change waits to reach the other system."""
+        self.sync_state = SyncState.pending
+        self.sync_error = None
+
     def mark_retrying(self, reason):
         self.sync_state = SyncState.pending
         self.sync_error = reason

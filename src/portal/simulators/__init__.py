@@ -3,6 +3,8 @@
 from portal.settings import CONTRACT_SYSTEMS
 
 from .contract import ContractSimulator
+from .le import LeSimulator
+from .mes import MesSimulator
 from .wechat import WeChatSimulator
 
 #: Template ids the simulated Official Account knows; settings name the ones we use.
@@ -12,10 +14,19 @@ def _templates(settings):
 
 def all_simulators(settings):
     """One simulator per other system, accepting the credentials the settings hold."""
+    def credentials(system):
+        return settings[f"portal.{system}_app_key"], settings[f"portal.{system}_app_secret"]
+
     simulators = {
-        system: ContractSimulator(system, settings[f"portal.{system}_app_key"], settings[f"portal.{system}_app_secret"])
-        for system in CONTRACT_SYSTEMS
+        "le": LeSimulator(
+            *credentials("le"),
+            callback_url=settings.get("portal.le_callback_url") or settings["portal.public_url"].rstrip("/") + "/api/le/events",
+        ),
+        "mes": MesSimulator(*credentials("mes")),
     }
+    for system in CONTRACT_SYSTEMS:
+        if system not in simulators:
+            simulators[system] = ContractSimulator(system, *credentials(system))
     simulators["wechat"] = WeChatSimulator(
         oa_appid=settings["portal.wechat_appid"],
         oa_secret=settings["portal.wechat_secret"],

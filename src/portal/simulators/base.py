@@ -10,6 +10,7 @@ people and for tests in other processes:
 
 import json
 import random
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,17 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from webob import Request, Response
+
+
+#: ``{name}`` in a route path: one path segment, passed to the handler as a keyword argument.
+_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def _path_pattern(path):
+    # re.split alternates literal text (even indexes) and parameter names (odd indexes).
+    parts = _PARAMETER.split(path)
+    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts))
+    return re.compile(regex + r"\Z")
 
 
 class Reject(Exception):
@@ -88,15 +100,17 @@ class LedgerEntry:
 class Simulator:
     """Subclasses register handlers with :meth:`route` and may override :meth:`authenticate`.
 
-    A handler gets the webob request and the parsed JSON body and returns ``(status, body)``;
-    a write handler is registered with ``write=True`` and then counts as an effect unless it
-    raises :class:`Reject` or :class:`Replay`.
+    A handler gets the webob request and the parsed JSON body (plus the path's ``{name}``
+    segments as keyword arguments) and returns ``(status, body)``; a write handler is
+    registered with ``write=True`` and then counts as an effect unless it raises
+    :class:`Reject` or :class:`Replay`.
     """
 
     name = "simulator"
 
     def __init__(self):
         self.routes = {}
+        self.pattern_routes = []
         self.faults = Faults()
         self.ledger = []
         self.responses_by_key = {}
@@ -107,7 +121,22 @@ class Simulator:
     # -- registration -----------------------------------------------------------------
 
     def route(self, method, path, handler, *, write=False):
-        self.routes[(method, path)] = (handler, write)
+        """Register a handler; ``{name}`` segments (``/v1/bookings/{booking_id}/cancel``) match
+        any one segment. Exact paths win over patterns."""
+        if _PARAMETER.search(path):
+            self.pattern_routes.append((method, _path_pattern(path), handler, write))
+        else:
+            self.routes[(method, path)] = (handler, write)
+
+    def _find_route(self, method, path):
+        """(handler, write, path parameters), or None."""
+        if (method, path) in self.routes:
+            return (*self.routes[(method, path)], {})
+        for route_method, pattern, handler, write in self.pattern_routes:
+            match = pattern.match(path)
+            if route_method == method and match:
+                return handler, write, match.groupdict()
+        return None
 
     # -- hooks ------------------------------------------------------------------------
 
@@ -191,11 +220,11 @@ class Simulator:
             body = None
         key = request.headers.get("Idempotency-Key")
         entry = dict(method=request.method, path=request.path_info, idempotency_key=key, body=body)
-        route = self.routes.get((request.method, request.path_info))
+        route = self._find_route(request.method, request.path_info)
         if route is None:
             self._record(status=404, applied=False, **entry)
             return self._json(404, self.error_body("NOT_FOUND", "no such endpoint"))
-        handler, write = route
+        handler, write, parameters = route
 
         faults = self.faults
         if faults.latency_ms or faults.latency_jitter_ms:
@@ -223,7 +252,7 @@ class Simulator:
                 return self._json(status, answer)
             replayed = False
             try:
-                status, answer = handler(request, body)
+                status, answer = handler(request, body, **parameters)
                 applied = write and status < 400
             except Reject as exc:
                 status, answer, applied = exc.status, self.error_body(exc.code, exc.message), False
@@ -244,6 +273,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # bursts of concurrent clients in tests
 
 
 class Served:

@@ -2,12 +2,23 @@
 
 import logging
 
+from openapi_core.deserializing.exceptions import DeserializeError
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathError
+from openapi_core.validation.request.exceptions import (
+    MissingRequestBodyError,
+    ParameterValidationError,
+    RequestBodyValidationError,
+    SecurityValidationError,
+)
 from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFToken
-from pyramid.httpexceptions import HTTPFound, HTTPMethodNotAllowed
+from pyramid.httpexceptions import HTTPException, HTTPFound, HTTPMethodNotAllowed
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 
 from .api import error_response
+from .api.le_events import check_signature
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +85,140 @@ def internal_error(exc, request):
         return error_response(500, "internal_error", "服务器内部错误，请稍后再试")
     return _page(request, 500, "服务器错误", "服务器内部错误，请稍后再试。")
 
+
+# -- the API contract (portal/openapi.yaml) ------------------------------------------------------
+# These replace pyramid_openapi3's own views for its two exceptions (this configuration is the
+# top level, so it overrides what the package's includeme registered for the same context).
+
+_TYPES = {
+    "integer": "须为整数", "number": "须为数字", "string": "须为字符串", "boolean": "须为 true 或 false",
+    "array": "须为数组", "object": "须为对象",
+}
+_FORMATS = {
+    "date": "格式应为 YYYY-MM-DD",
+    "date-time": "格式应为带时区的 ISO 8601 时间，如 2026-11-26T09:00:00+08:00",
+    "int32": "超出整数范围", "int64": "超出整数范围",
+}
+
+
+def _schema_message(error):
+    """A short Chinese message for one JSON Schema error (jsonschema's ValidationError)."""
+    kind, limit = error.validator, error.validator_value
+    if kind == "type":
+        return _TYPES.get(limit, "类型不正确") if isinstance(limit, str) else "类型不正确"
+    if kind == "required":
+        return "必填"
+    if kind == "enum":
+        return "可选值：" + "、".join("null" if v is None else str(v) for v in limit)
+    if kind == "format":
+        return _FORMATS.get(limit, "格式不正确")
+    if kind == "pattern":
+        return "格式不正确"
+    if kind == "minimum":
+        return f"不能小于 {limit}"
+    if kind == "maximum":
+        return f"不能大于 {limit}"
+    if kind == "minLength":
+        return "不能为空" if limit == 1 else f"不能少于 {limit} 个字"
+    if kind == "maxLength":
+        return f"不能超过 {limit} 个字"
+    if kind == "minItems":
+        return "至少选择一项" if limit == 1 else f"至少 {limit} 项"
+    if kind == "maxItems":
+        return f"最多 {limit} 项"
+    if kind == "additionalProperties":
+        return "不支持的字段"
+    return "不符合接口约定"
+
+
+def _field(parts):
+    return ".".join(str(part) for part in parts)
+
+
+def _schema_fields(schema_errors, prefix=()):
+    """``{field path: message}`` for JSON Schema errors; a missing property is named itself."""
+    fields = {}
+    for error in schema_errors:
+        path = (*prefix, *error.path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            for name in error.validator_value:
+                if name not in error.instance:
+                    fields.setdefault(_field((*path, name)), "必填")
+        else:
+            fields.setdefault(_field(path) or "body", _schema_message(error))
+    return fields
+
+
+def _contract_refusal(errors):
+    """(code, message, fields) for what openapi-core found wrong with a request."""
+    fields, problem = {}, None
+    for error in errors:
+        cause = error.__cause__
+        if isinstance(error, ParameterValidationError):
+            if cause is not None and getattr(cause, "schema_errors", None):
+                for path, message in _schema_fields(cause.schema_errors, (error.name,)).items():
+                    fields.setdefault(path, message)
+            elif cause is not None and getattr(cause, "type", None) in _TYPES:  # CastError: "abc" for an integer
+                fields.setdefault(error.name, _TYPES[cause.type])
+            elif cause is not None:
+                fields.setdefault(error.name, "格式不正确")
+            else:
+                fields.setdefault(error.name, "必填")
+        elif isinstance(error, MissingRequestBodyError):
+            problem = problem or "请求内容须为 JSON 对象"
+        elif isinstance(error, RequestBodyValidationError):
+            if isinstance(cause, MediaTypeNotFound):
+                problem = problem or "请求内容须为 JSON（Content-Type: application/json）"
+            elif isinstance(cause, DeserializeError):
+                problem = problem or "请求内容不是有效的 JSON"
+            elif getattr(cause, "schema_errors", None):
+                if any(not e.path and e.validator == "type" for e in cause.schema_errors):
+                    problem = problem or "请求内容须为 JSON 对象"
+                else:
+                    for path, message in _schema_fields(cause.schema_errors).items():
+                        fields.setdefault(path, message)
+            else:
+                problem = problem or "请求内容不是有效的 JSON"
+        else:
+            log.warning("unexpected request validation error %r", error)
+            fields.setdefault("body", "不符合接口约定")
+    if problem:
+        return "invalid_json", problem, fields
+    return "invalid", "请求不符合接口约定", fields
+
+
+@exception_view_config(RequestValidationError)
+def contract_request_refused(exc, request):
+    """A request the API contract refuses: 400 in our error shape (401 without credentials)."""
+    log.info("request refused by the API contract on %s %s: %s", request.method, request.path_info, exc)
+    if any(isinstance(error, PathError) for error in exc.errors):
+        # A method the document does not have for this path (HEAD on a GET): nothing to check
+        # our answer against either.
+        request.environ["pyramid_openapi3.validate_response"] = False
+        if any(isinstance(error, OperationNotFound) for error in exc.errors):
+            return error_response(405, "method_not_allowed", "不支持该请求方法")
+        return error_response(404, "not_found", "请求的资源不存在")
+    if any(isinstance(error, SecurityValidationError) for error in exc.errors):
+        return error_response(401, "unauthenticated", "请先登录")
+    code, message, fields = _contract_refusal(exc.errors)
+    if request.matched_route is not None and request.matched_route.name == "api.le.events":
+        # LE's callback: the signature is checked first (401 AUTH_…), and an event that does
+        # not follow the contract is a 422, as docs/contract.md says.
+        try:
+            check_signature(request)
+        except HTTPException as refusal:
+            return refusal
+        if code == "invalid":
+            return error_response(422, "invalid_event", "事件格式不正确", fields)
+    return error_response(400, code, message, fields)
+
+
+@exception_view_config(ResponseValidationError)
+def contract_response_broken(exc, request):
+    """Our own answer does not follow the API contract: a bug, logged in full; the caller gets a 500."""
+    log.error(
+        "response of %s %s (route %s, status %s) does not follow the API contract: %s\nbody: %s",
+        request.method, request.path_info, getattr(request.matched_route, "name", None),
+        exc.response.status, exc, exc.response.body[:2000].decode("utf-8", "replace"),
+    )
+    return error_response(500, "internal_error", "服务器内部错误，请稍后再试")

@@ -22,6 +22,10 @@ class NavItem:
 #: Ordered navigation; later domains add their pages here.
 NAV = [
     NavItem("概览", "admin.home", ""),
+    NavItem("提送货登记", "admin.logistics.bookings", "logistics"),
+    NavItem("驾驶员与车辆", "admin.logistics.drivers", "logistics"),
+    NavItem("品名与库存", "admin.logistics.products", "logistics"),
+    NavItem("装车道", "admin.logistics.lanes", "logistics"),
     NavItem("公众号用户", "admin.wechat_users", "visitors"),
     NavItem("公众号菜单", "admin.menu", "super"),
     NavItem("消息通知", "admin.notifications", "super"),

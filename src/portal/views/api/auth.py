@@ -9,7 +9,7 @@ from . import api_error, json_body
 from .me import present_me
 
 
-@view_config(route_name="api.auth.miniprogram", request_method="POST", renderer="json", require_csrf=False)
+@view_config(route_name="api.auth.miniprogram", request_method="POST", renderer="json", require_csrf=False, openapi=True)
 def miniprogram_login(request):
     """``{"code": <wx.login() code>}`` → our token; WeChat's session_key stays on the server."""
     code = json_body(request).get("code")
@@ -22,7 +22,7 @@ def miniprogram_login(request):
     return {"token": token, "expires_at": record.expires_at.isoformat(), "me": present_me(request, user)}
 
 
-@view_config(route_name="api.auth.logout", request_method="POST", renderer="json", permission="wechat", require_csrf=False)
+@view_config(route_name="api.auth.logout", request_method="POST", renderer="json", permission="wechat", require_csrf=False, openapi=True)
 def logout(request):
     identity.revoke_token(request.api_token)
     request.session.pop("wechat_token", None)

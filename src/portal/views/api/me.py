@@ -26,12 +26,12 @@ def present_me(request, user):
     return me
 
 
-@view_config(route_name="api.me", request_method="GET", renderer="json", permission="wechat", require_csrf=False)
+@view_config(route_name="api.me", request_method="GET", renderer="json", permission="wechat", require_csrf=False, openapi=True)
 def me(request):
     return present_me(request, request.api_token.user)
 
 
-@view_config(route_name="api.me", request_method="PATCH", renderer="json", permission="wechat", require_csrf=False)
+@view_config(route_name="api.me", request_method="PATCH", renderer="json", permission="wechat", require_csrf=False, openapi=True)
 def update_me(request):
     body = json_body(request)
     user = request.api_token.user

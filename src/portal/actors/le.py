@@ -1,0 +1,96 @@
+"""Actors that talk to LE: registrations, bookings and 退卡, sign-offs, documents, lanes."""
+
+from datetime import datetime
+
+from portal.messaging import actor
+from portal.models.logistics import Booking, BookingStatus, Driver, EntryReport, Lane, OutboundOrder, Vehicle
+from portal.models.meta import utcnow
+from portal.services import logistics
+
+#: Pushes keep trying for hours (LE may be down for maintenance); reads give up sooner.
+PUSH = dict(max_retries=20, min_backoff=2_000, max_backoff=600_000, time_limit=60_000)
+READ = dict(max_retries=3, min_backoff=2_000, max_backoff=30_000, time_limit=60_000)
+
+
+def _get(model):
+    return lambda db, record_id: db.get(model, record_id)
+
+
+@actor(**PUSH, subject=_get(Driver))
+def sync_driver(job, driver_id):
+    """人员信息 → LE (upsert by our id)."""
+    driver = job.db.get(Driver, driver_id)
+    driver.mark_synced(job.client("le").upsert_driver(driver, idempotency_key=job.idempotency_key))
+
+
+@actor(**PUSH, subject=_get(Vehicle))
+def sync_vehicle(job, vehicle_id):
+    """车辆信息 → LE (upsert by our id)."""
+    vehicle = job.db.get(Vehicle, vehicle_id)
+    vehicle.mark_synced(job.client("le").upsert_vehicle(vehicle, idempotency_key=job.idempotency_key))
+
+
+@actor(**PUSH, subject=_get(EntryReport))
+def push_entry_report(job, report_id):
+    """车辆入场报备 → LE."""
+    report = job.db.get(EntryReport, report_id)
+    report.mark_synced(job.client("le").report_entry(report, idempotency_key=job.idempotency_key))
+
+
+@actor(**PUSH, subject=_get(Booking))
+def sync_booking(job, booking_id):
+    """Bring LE up to date with the booking: register it, or cancel it (退卡).
+
+    It reconciles rather than replays, so any number of these messages in any order leave
+    LE with the booking's latest state.
+    """
+    booking = job.db.get(Booking, booking_id, with_for_update=True)
+    le = job.client("le")
+    ended = booking.status in (BookingStatus.cancelled, BookingStatus.expired)
+    if not ended and booking.status not in (BookingStatus.checking, BookingStatus.rejected) and booking.le_state == "none":
+        booking.mark_synced(le.register_booking(booking))
+        booking.le_state = "registered"
+        logistics._event(booking, "le_registered", f"LE 已登记，卡号 {booking.external_ref}")
+    elif ended and booking.le_state == "registered":
+        le.cancel_booking(booking, "expired" if booking.status is BookingStatus.expired else "cancelled_by_driver")
+        booking.le_state = "cancelled"
+        booking.mark_synced()
+        logistics._event(booking, "le_cancelled", "LE 已退卡")
+    else:
+        booking.mark_synced()
+
+
+@actor(max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=30_000)
+def expire_booking(job, booking_id):
+    """The moment a booking's reservation window ends (a delayed message)."""
+    logistics.expire_booking(job.db, booking_id, logistics.Policy.from_settings(job.runtime.settings))
+
+
+@actor(**PUSH, subject=_get(OutboundOrder))
+def push_signoff(job, order_id):
+    """到货签收 → LE: the sign quantity of the sales outbound order."""
+    order = job.db.get(OutboundOrder, order_id)
+    job.client("le").sign_order(order)
+    order.mark_synced()
+
+
+@actor(**READ)
+def refresh_documents(job, driver_id):
+    """单据 from LE, on the driver's request."""
+    for data in job.client("le").outbound_orders(driver_id):
+        if data.get("driver_id") == driver_id:
+            logistics.upsert_order(job.db, data, created_at=_parse(data.get("created_at")))
+
+
+@actor(**READ)
+def refresh_lanes(job):
+    """装车道 and their queues from LE (periodic, besides the lane.changed events)."""
+    now = utcnow()
+    for data in job.client("le").lanes():
+        lane = job.db.get(Lane, data["code"], with_for_update=True) or Lane(code=data["code"])
+        logistics.apply_lane(job.db, lane, data, now)
+
+
+def _parse(value):
+    return datetime.fromisoformat(value) if value else None
+

@@ -1,0 +1,299 @@
+"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes."""
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from functools import partial
+from io import BytesIO
+from urllib.parse import quote
+
+from openpyxl import Workbook
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from portal import validation
+from portal.models.logistics import BOOKING_STATUS_LABELS, Booking, BookingStatus, Driver, Lane, Product, StockCheck, Vehicle
+from portal.models.meta import utcnow
+from portal.services import logistics
+from portal.timefmt import SHANGHAI
+
+from . import Page, client_ip, get_or_404
+
+PERMISSION = "admin:logistics"
+#: Rows in one Excel export; more would make a file few spreadsheets open comfortably.
+EXPORT_LIMIT = 50_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LE_STATE_LABELS = {"none": "未推送", "registered": "已登记", "cancelled": "已退卡"}
+EXPORT_HEADERS = [
+    "编号", "类型", "品名", "数量（千克）", "实际数量（千克）", "车牌", "挂车", "驾驶员", "计划到厂",
+    "状态", "原因", "LE 状态", "LE 卡号", "创建时间",
+]
+
+
+def _policy(request):
+    return logistics.Policy.from_settings(request.registry.settings)
+
+
+def _today():
+    return utcnow().astimezone(SHANGHAI).date()
+
+
+def _midnight(day):
+    return datetime.combine(day, time.min, SHANGHAI)
+
+
+def _people():
+    """Template helpers: masked identifiers and expiry warnings as of today (Beijing)."""
+    return {
+        "mask_id_card": validation.mask_id_card,
+        "mask_mobile": validation.mask_mobile,
+        "expiry_warning": partial(logistics.expiry_warning, today=_today()),
+        "warning_days": logistics.EXPIRY_WARNING_DAYS,
+    }
+
+
+# -- 提送货登记 ---------------------------------------------------------------------------------
+
+
+def _booking_query(request):
+    """The filters of the list (and its export), the query they select, and their errors."""
+    filters = {key: request.params.get(key, "").strip() for key in ("status", "product", "plate", "driver", "from", "to")}
+    errors = {}
+    query = (
+        select(Booking)
+        .join(Booking.vehicle)
+        .join(Booking.driver)
+        .join(Booking.product)
+        .options(contains_eager(Booking.vehicle), contains_eager(Booking.driver), contains_eager(Booking.product))
+        .order_by(Booking.id.desc())
+    )
+    if filters["status"] in {s.value for s in BookingStatus}:
+        query = query.where(Booking.status == BookingStatus(filters["status"]))
+    if filters["product"]:
+        query = query.where(Booking.product_code == filters["product"])
+    if filters["plate"]:
+        query = query.where(Vehicle.plate_no.ilike(f"%{validation.normalise_plate(filters['plate'])}%"))
+    if filters["driver"]:
+        query = query.where(Driver.name.ilike(f"%{filters['driver']}%"))
+    for key in ("from", "to"):
+        if not filters[key]:
+            continue
+        try:
+            day = date.fromisoformat(filters[key])
+        except ValueError:
+            errors[key] = "日期格式应为 YYYY-MM-DD"
+            continue
+        if key == "from":
+            query = query.where(Booking.created_at >= _midnight(day))
+        else:
+            query = query.where(Booking.created_at < _midnight(day + timedelta(days=1)))
+    return filters, query, errors
+
+
+@view_config(route_name="admin.logistics.bookings", renderer="admin/logistics/bookings.html", permission=PERMISSION)
+def bookings(request):
+    db = request.dbsession
+    filters, query, errors = _booking_query(request)
+    return {
+        "page": Page(request, db, query),
+        "filters": filters,
+        "errors": errors,
+        "statuses": BOOKING_STATUS_LABELS,
+        "products": db.scalars(select(Product).order_by(Product.code)).all(),
+        "export_url": request.route_url("admin.logistics.bookings_xlsx", _query={k: v for k, v in filters.items() if v}),
+    }
+
+
+def _excel_time(value):
+    # Excel has no time zones: write the Beijing wall-clock time, to the second.
+    return value.astimezone(SHANGHAI).replace(tzinfo=None, microsecond=0) if value else None
+
+
+def _export_row(booking):
+    return [
+        booking.id, booking.kind_label, booking.product.name, booking.quantity_kg, booking.actual_quantity_kg,
+        booking.vehicle.plate_no, booking.vehicle.trailer_no, booking.driver.name, _excel_time(booking.planned_arrival_at),
+        booking.status_label, booking.reason, LE_STATE_LABELS.get(booking.le_state, booking.le_state), booking.external_ref,
+        _excel_time(booking.created_at),
+    ]
+
+
+@view_config(route_name="admin.logistics.bookings_xlsx", permission=PERMISSION)
+def export_bookings(request):
+    _, query, _ = _booking_query(request)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("提送货登记")
+    sheet.append(EXPORT_HEADERS)
+    rows = request.dbsession.scalars(query.limit(EXPORT_LIMIT + 1).execution_options(yield_per=1000))
+    for n, booking in enumerate(rows):
+        if n == EXPORT_LIMIT:
+            sheet.append([f"仅导出前 {EXPORT_LIMIT} 条，请缩小筛选范围后分批导出"])
+            break
+        sheet.append(_export_row(booking))
+    rows.close()
+    body = BytesIO()
+    book.save(body)
+    day = f"{_today():%Y%m%d}"
+    return Response(
+        body=body.getvalue(),
+        content_type=XLSX,
+        content_disposition=f"attachment; filename=\"bookings-{day}.xlsx\"; filename*=UTF-8''{quote(f'提送货登记-{day}.xlsx')}",
+    )
+
+
+@view_config(route_name="admin.logistics.booking", request_method="GET", renderer="admin/logistics/booking.html", permission=PERMISSION)
+def booking(request):
+    booking = get_or_404(request, Booking)
+    checks = request.dbsession.scalars(select(StockCheck).where(StockCheck.booking_id == booking.id).order_by(StockCheck.id)).all()
+    return {"booking": booking, "checks": checks, "le_states": LE_STATE_LABELS, **_people()}
+
+
+@view_config(route_name="admin.logistics.booking", request_method="POST", permission=PERMISSION)
+def change_booking(request):
+    booking = get_or_404(request, Booking)
+    db, admin, ip = request.dbsession, request.admin_session.admin, client_ip(request)
+    reason = request.POST.get("reason")
+    action = request.POST.get("action")
+    try:
+        if action == "cancel":
+            logistics.admin_cancel_booking(db, booking, admin, reason=reason, ip=ip)
+            request.session.flash(f"已取消登记 #{booking.id}", "success")
+        elif action == "expire":
+            logistics.admin_expire_booking(db, booking, admin, _policy(request), reason=reason, ip=ip)
+            request.session.flash(f"已为登记 #{booking.id} 手动退卡", "success")
+        else:
+            request.session.flash("未知的操作", "error")
+    except logistics.LogisticsError as exc:
+        request.session.flash(exc.message, "error")
+    return HTTPFound(request.route_url("admin.logistics.booking", id=booking.id))
+
+
+# -- 驾驶员与车辆 -------------------------------------------------------------------------------
+
+
+@view_config(route_name="admin.logistics.drivers", renderer="admin/logistics/drivers.html", permission=PERMISSION)
+def drivers(request):
+    q = request.params.get("q", "").strip()
+    warning = request.params.get("warning", "")
+    query = select(Driver).options(selectinload(Driver.vehicles)).order_by(Driver.id.desc())
+    if q:
+        plate = Driver.vehicles.any(Vehicle.plate_no.ilike(f"%{validation.normalise_plate(q)}%"))
+        query = query.where(or_(Driver.name.ilike(f"%{q}%"), plate))
+    if warning == "yes":
+        soon = _today() + timedelta(days=logistics.EXPIRY_WARNING_DAYS)
+        query = query.where(
+            or_(
+                Driver.qualification_expires_on <= soon,
+                Driver.escort_qualification_expires_on <= soon,
+                Driver.vehicles.any(Vehicle.active.is_(True) & (Vehicle.tank_inspection_expires_on <= soon)),
+            )
+        )
+    return {"page": Page(request, request.dbsession, query), "q": q, "warning": warning, **_people()}
+
+
+@view_config(route_name="admin.logistics.driver", renderer="admin/logistics/driver.html", permission=PERMISSION)
+def driver(request):
+    db = request.dbsession
+    driver = get_or_404(request, Driver)
+    recent = db.scalars(
+        select(Booking).where(Booking.driver_id == driver.id).options(selectinload(Booking.vehicle), selectinload(Booking.product))
+        .order_by(Booking.id.desc()).limit(20)
+    ).all()
+    names = dict(db.execute(select(Product.code, Product.name)).all())
+    return {"driver": driver, "bookings": recent, "product_names": names, **_people()}
+
+
+# -- 品名与库存 ---------------------------------------------------------------------------------
+
+
+def _products_context(request, form=None, errors=None):
+    db = request.dbsession
+    products = db.scalars(select(Product).order_by(Product.code)).all()
+    return {
+        "rows": [(product, logistics.reserved_kg(db, product.code)) for product in products],
+        "default_minutes": _policy(request).reservation_minutes,
+        "window": logistics.WINDOW_MINUTES,
+        "form": form or {},
+        "errors": errors or {},
+    }
+
+
+@view_config(route_name="admin.logistics.products", request_method="GET", renderer="admin/logistics/products.html", permission=PERMISSION)
+def products(request):
+    return _products_context(request)
+
+
+@view_config(route_name="admin.logistics.products", request_method="POST", renderer="admin/logistics/products.html", permission=PERMISSION)
+def create_product(request):
+    form = request.POST.mixed()
+    try:
+        product = logistics.create_product(request.dbsession, form, request.admin_session.admin, ip=client_ip(request))
+    except logistics.LogisticsError as exc:
+        request.response.status = 400
+        return _products_context(request, form, {"form": exc.message, **exc.fields})
+    request.session.flash(f"已新增品名 {product.code}（{product.name}）", "success")
+    return HTTPFound(request.route_url("admin.logistics.products"))
+
+
+def _product_or_404(request):
+    product = request.dbsession.get(Product, request.matchdict["code"])
+    if product is None:
+        raise HTTPNotFound()
+    return product
+
+
+def _product_context(request, product, form, errors=None):
+    return {
+        "product": product, "form": form, "errors": errors or {},
+        "default_minutes": _policy(request).reservation_minutes, "window": logistics.WINDOW_MINUTES,
+    }
+
+
+@view_config(route_name="admin.logistics.product", request_method="GET", renderer="admin/logistics/product.html", permission=PERMISSION)
+def product(request):
+    product = _product_or_404(request)
+    form = {
+        "name": product.name, "threshold_kg": product.threshold_kg,
+        "reservation_minutes": product.reservation_minutes or "", "active": "on" if product.active else "",
+    }
+    return _product_context(request, product, form)
+
+
+@view_config(route_name="admin.logistics.product", request_method="POST", renderer="admin/logistics/product.html", permission=PERMISSION)
+def update_product(request):
+    product = _product_or_404(request)
+    form = request.POST.mixed()
+    try:
+        changed = logistics.update_product(request.dbsession, product, form, request.admin_session.admin, ip=client_ip(request))
+    except logistics.LogisticsError as exc:
+        request.response.status = 400
+        return _product_context(request, product, form, {"form": exc.message, **exc.fields})
+    if changed:
+        request.session.flash(f"已保存品名 {product.code}（{product.name}）", "success")
+    else:
+        request.session.flash("没有修改任何内容", "info")
+    return HTTPFound(request.route_url("admin.logistics.product", code=product.code))
+
+
+# -- 装车道 -------------------------------------------------------------------------------------
+
+
+@view_config(route_name="admin.logistics.lanes", renderer="admin/logistics/lanes.html", permission=PERMISSION)
+def lanes(request):
+    db = request.dbsession
+    lanes = db.scalars(select(Lane).order_by(Lane.code)).all()
+    queued = db.scalars(
+        select(Booking)
+        .join(Booking.vehicle)
+        .join(Booking.driver)
+        .join(Booking.product)
+        .options(contains_eager(Booking.vehicle), contains_eager(Booking.driver), contains_eager(Booking.product))
+        .where(Booking.lane_code.in_([lane.code for lane in lanes]), Booking.queue_position.is_not(None))
+        .order_by(Booking.lane_code, Booking.queue_position)
+    ).all()
+    queues = defaultdict(list)
+    for booking in queued:
+        queues[booking.lane_code].append(booking)
+    return {"lanes": lanes, "queues": queues}
