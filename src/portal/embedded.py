@@ -31,6 +31,6 @@ def includeme(config):
     if settings["portal.broker"] == "stub":
         config.registry["embedded.worker"] = messaging.start_embedded_worker(runtime.broker)
     scheduler = Scheduler(runtime.session_factory)
-    scheduler.start_thread(tick=float(settings["portal.scheduler_tick"]))
+    scheduler.start_thread(tick=float(settings["portal.scheduler_tick"]), delay=3.0)
     config.registry["embedded.scheduler"] = scheduler
     log.info("embedded default: simulators %s, in-process workers and scheduler running", ", ".join(simulators))

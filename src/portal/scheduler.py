@@ -120,7 +120,10 @@ class Scheduler:
             ran.append(job.name)
         return ran
 
-    def run_forever(self, tick=1.0):
+    def run_forever(self, tick=1.0, delay=0.0):
+        # The embedded default waits for its own server (the simulators) to listen first.
+        if delay and self.stopped.wait(delay):
+            return
         self.register_jobs()
         log.info("scheduler %s running %s", self.runner, ", ".join(self.jobs))
         while not self.stopped.is_set():
@@ -131,8 +134,8 @@ class Scheduler:
                 log.exception("scheduler tick failed")
             self.stopped.wait(tick)
 
-    def start_thread(self, tick=1.0):
-        thread = threading.Thread(target=self.run_forever, args=(tick,), name="portal-scheduler", daemon=True)
+    def start_thread(self, tick=1.0, delay=0.0):
+        thread = threading.Thread(target=self.run_forever, args=(tick, delay), name="portal-scheduler", daemon=True)
         thread.start()
         return thread
 

@@ -5,6 +5,7 @@ No HTTP here: pushes to LE and questions to the MES are deferred to actors
 the other system answered.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -29,6 +30,7 @@ from portal.models.logistics import (
     Vehicle,
 )
 from portal.models.meta import utcnow
+from portal.services import audit
 from portal.services.notifications import notify
 from portal.timefmt import SHANGHAI, local_time
 
@@ -656,10 +658,6 @@ def orders_of(db, driver, *, status=None, since=None, until=None, before=None, l
 
 # -- admin (后台) ---------------------------------------------------------------------------------
 # What the admin pages change; each change is audited in the same transaction.
-
-import re  # noqa: E402 -- kept with the section that needs them
-
-from portal.services import audit  # noqa: E402
 
 PRODUCT_CODE = re.compile(r"^[A-Z0-9_]{2,32}$")
 #: Bounds of a product's own reservation window (minutes): ten minutes to a week.
