@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install migrate worker scheduler clean
+.PHONY: run test bench fuzz chaos install migrate worker scheduler clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,23 @@ run: install
 ## The whole suite against PostgreSQL and Redis on their default local addresses.
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Benchmarks against same-run baselines (README, "Benchmarks"); writes bench/RESULTS.md.
+## Needs wrk, PostgreSQL and Redis as for make test; BENCH_ARGS="--only read --duration 5".
+bench: install $(VENV)/.bench-installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+## Schemathesis with a larger budget and the stateful phase (`make test` runs a small one).
+fuzz: install
+	PORTAL_FUZZ_MAX_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) PORTAL_FUZZ_STATEFUL=1 $(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
+
+## The chaos test (README, "Chaos test"): its own database portal_chaos and its own redis-server.
+chaos: install
+	$(BIN)/python -m chaos.run $(CHAOS_ARGS)
 
 ## Against PostgreSQL + Redis (see README): migrate, then start workers / scheduler.
 migrate: install

@@ -3,6 +3,7 @@
 import os
 
 from pyramid.config import Configurator
+from pyramid.tweens import INGRESS
 
 from .settings import from_environment
 
@@ -48,6 +49,10 @@ def make_config(settings, environ=None):
     config.include("pyramid_openapi3")
     config.pyramid_openapi3_spec(OPENAPI_SPEC, route="/api/openapi.yaml")
     config.pyramid_openapi3_add_explorer(route="/api/docs")
+
+    # A URL that is not UTF-8 is refused (400) before the transaction, the security policy or
+    # routing try to decode it.
+    config.add_tween("portal.views.errors.utf8_url_tween_factory", under=INGRESS)
 
     # URLs, then the views that serve them.
     config.include("portal.routes")

@@ -246,12 +246,20 @@ def _describe(exc):
 
 
 def _record_failure(rt, outbox_id, name, subject, args, exc):
-    """Note a failed attempt on the outbox row and the subject, in a transaction of its own."""
+    """Note a failed attempt on the outbox row and the subject, in a transaction of its own.
+
+    Another delivery of the same message (redelivered, or resent by the relay) may have done
+    it between this attempt's rollback and now: then the success stands and nothing is noted.
+    The row lock orders this against that delivery's transaction.
+    """
     try:
         with Transaction(rt.session_factory) as db:
             now = utcnow()
             attempts = 1
-            if outbox_id is not None and (row := db.get(OutboxMessage, outbox_id)) is not None:
+            if outbox_id is not None and (row := db.get(OutboxMessage, outbox_id, with_for_update=True)) is not None:
+                if row.done_at:
+                    log.info("%s: outbox row %s was done by another delivery; this failure is moot", name, outbox_id)
+                    return
                 row.attempts += 1
                 row.first_failed_at = row.first_failed_at or now
                 row.last_failed_at = now

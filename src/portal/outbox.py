@@ -9,7 +9,7 @@ process died between commit and send, or the broker lost a message it had been g
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, text, update
 
 from .db import Transaction
 from .messaging import runtime
@@ -25,13 +25,13 @@ def defer(db, actor, *args, delay=None, eta=None):
     """Queue ``actor(*args)`` to run once ``db``'s transaction commits.
 
     ``args`` are ids and other JSON scalars. ``delay`` (timedelta) or ``eta`` (aware datetime)
-    postpone delivery. Returns the outbox row.
+    postpone delivery. Returns the outbox row, written (and given its id) with the session's
+    next flush.
     """
     if delay is not None:
         eta = utcnow() + delay
     row = OutboxMessage(actor_name=actor.actor_name, queue_name=actor.queue_name, args=list(args), eta=eta)
     db.add(row)
-    db.flush()
     _after_commit(db, row)
     return row
 
@@ -53,12 +53,14 @@ def _after_commit(db, row):
         pending = []
         txn.set_data(_PENDING, pending)
         txn.addAfterCommitHook(_dispatch_committed, args=(pending,))
-    pending.append((row.id, row.actor_name, list(row.args), row.eta))
+    pending.append(row)
 
 
-def _dispatch_committed(committed, pending):
-    if committed and pending and runtime().fast_path:
-        dispatch_fast_path(pending)
+def _dispatch_committed(committed, rows):
+    # The rows got their ids in the commit's own flush (one INSERT for all of them), and keep
+    # them after it: sessions do not expire on commit.
+    if committed and rows and runtime().fast_path:
+        dispatch_fast_path([(row.id, row.actor_name, list(row.args), row.eta) for row in rows])
 
 
 def dispatch_fast_path(pending):
@@ -74,10 +76,19 @@ def dispatch_fast_path(pending):
                     len(sent), len(pending), exc)
     if sent:
         try:
-            with Transaction(rt.session_factory) as db:
-                _mark_dispatched(db, sent)
+            _note_dispatched(rt.session_factory, sent)
         except Exception:
             log.exception("could not mark outbox rows %s dispatched; the relay may send them again", sent)
+
+
+def _note_dispatched(session_factory, ids):
+    # A plain session without waiting for the disk: the request (or actor) that committed is
+    # still waiting for this. Were the note lost in a crash, the relay would send the
+    # messages once more, which every actor tolerates (at-least-once delivery).
+    with session_factory() as db, db.begin():
+        if db.get_bind().dialect.name == "postgresql":
+            db.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        _mark_dispatched(db, ids)
 
 
 def _send(broker, outbox_id, actor_name, args, eta):
@@ -100,7 +111,9 @@ def relay(session_factory=None, *, broker=None, older_than=None, redispatch_afte
 
     Picks rows never dispatched for ``older_than`` seconds, and rows dispatched but neither
     done nor dead for ``redispatch_after`` seconds (the broker lost them, e.g. Redis restarted
-    empty). Rows are locked with SKIP LOCKED so relays and workers never wait on each other.
+    empty) — for a delayed message, ``redispatch_after`` seconds past its eta: until then it is
+    waiting, not lost. Rows are locked with SKIP LOCKED so relays and workers never wait on
+    each other.
     """
     rt = runtime()
     session_factory = session_factory or rt.session_factory
@@ -123,6 +136,7 @@ def relay(session_factory=None, *, broker=None, older_than=None, redispatch_afte
                     and_(OutboxMessage.dispatched_at.is_(None), OutboxMessage.created_at <= fresh_cutoff),
                     and_(
                         OutboxMessage.dispatched_at <= stale_cutoff,
+                        or_(OutboxMessage.eta.is_(None), OutboxMessage.eta <= stale_cutoff),
                         or_(OutboxMessage.last_failed_at.is_(None), OutboxMessage.last_failed_at <= stale_cutoff),
                     ),
                 ),

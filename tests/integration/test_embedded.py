@@ -66,8 +66,8 @@ def test_the_embedded_default_starts_from_a_clean_clone_and_is_ready(tmp_path):
         checks = [e["applied"] for e in ledger if e["path"] == "/v1/connectivity-checks"]
         assert checks == [True]
         # The demo menu reached the WeChat simulator.
-        menu = requests.get(base + "/sim/wechat/_sim/menu", timeout=5).json()
-        assert [b["name"] for b in menu["menu"]["button"]] == ["智慧物流", "访客预约", "餐卡消费"]
+        menu = wait_for(lambda: requests.get(base + "/sim/wechat/_sim/menu", timeout=5).json()["menu"], message="the demo menu")
+        assert [b["name"] for b in menu["button"]] == ["智慧物流", "访客预约", "餐卡消费"]
 
         # A newcomer's browser: an H5 page → simulated WeChat authorization → back, logged in.
         browser = requests.Session()

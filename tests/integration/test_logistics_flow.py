@@ -9,8 +9,10 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
+from portal.actors.le import sync_booking
 from portal.db import Transaction
-from portal.models.logistics import Booking, BookingStatus, Driver, OutboundOrder, Product
+from portal.integrations.base import TransientError
+from portal.models.logistics import Booking, BookingStatus, Driver, OutboundOrder, Product, StockCheck
 from portal.models.meta import utcnow
 from portal.models.sync import SyncState
 from portal.services import logistics
@@ -235,3 +237,52 @@ def test_mes_or_le_down_the_booking_waits_visibly_and_completes_later(portal, wo
     assert done["card_no"]
     # LE applied the registration once although two answers were lost.
     assert len(le.effects("/v1/bookings")) == 1
+
+
+# -- found by the chaos run (chaos/): cancellations racing the MES and LE ---------------------------
+
+
+def _committed_booking(committed, settings, kind):
+    with Transaction(committed) as db:
+        driver = factories.driver(db)
+        booking = logistics.create_booking(db, driver, {
+            "kind": kind, "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": driver.vehicles[0].id,
+            "planned_arrival_at": _arrival()}, logistics.Policy.from_settings(settings))
+        return booking.id
+
+
+def test_a_cancellation_while_the_mes_is_asked_is_not_overwritten(committed, settings):
+    """check_stock reads the booking, asks the MES, then decides under the booking's lock: a
+    cancellation committed meanwhile must stand, not be replaced by a registration."""
+    booking_id = _committed_booking(committed, settings, "pickup")
+    with Transaction(committed) as db:
+        check = db.scalar(select(StockCheck).where(StockCheck.booking_id == booking_id))
+        assert check.booking.status is BookingStatus.checking  # read before asking the MES
+        with Transaction(committed) as phone:
+            logistics.cancel_booking(phone, phone.get(Booking, booking_id), by="driver")
+        logistics.decide_stock(db, check, 1_250_000, logistics.Policy.from_settings(settings))
+    with Transaction(committed) as db:
+        booking = db.get(Booking, booking_id)
+        assert (booking.status, booking.reserved_kg, booking.expires_at) == (BookingStatus.cancelled, 0, None)
+        assert [event.kind for event in booking.events] == ["created", "cancelled"]
+
+
+def test_a_booking_cancelled_after_its_registration_answer_was_lost_is_cancelled_at_le(committed, simulators, settings):
+    """LE registered the booking but the answer never came back, so le_state is still "none";
+    the driver cancels before the retry. LE must still be told, or it keeps a live gate card."""
+    le = simulators["le"]
+    booking_id = _committed_booking(committed, settings, "delivery")
+    le.faults.update(fail_next=1, fail_next_kind="timeout", hold_seconds=2.5)
+    with pytest.raises(TransientError):
+        sync_booking(booking_id)  # a worker's delivery of the registration message, run here
+    assert le.bookings[booking_id]["status"] == "registered"
+    with Transaction(committed) as db:
+        booking = db.get(Booking, booking_id)
+        assert booking.le_state == "none"
+        logistics.cancel_booking(db, booking, by="driver")
+    sync_booking(booking_id)  # the cancellation's message
+    assert le.bookings[booking_id]["status"] == "cancelled"
+    assert len(le.effects("/v1/bookings")) == 1 and len(le.effects(f"/v1/bookings/{booking_id}/cancel")) == 1
+    with Transaction(committed) as db:
+        booking = db.get(Booking, booking_id)
+        assert (booking.le_state, booking.sync_state) == ("cancelled", SyncState.synced)

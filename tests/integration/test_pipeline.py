@@ -4,6 +4,7 @@ simulators over HTTP on 127.0.0.1."""
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 import webtest
@@ -11,6 +12,8 @@ from sqlalchemy import select
 
 from portal import messaging, outbox
 from portal.db import Transaction
+from portal.integrations.base import TransientError
+from portal.models.meta import utcnow
 from portal.models.ops import ConnectivityCheck, DeadLetter, DeadLetterStatus
 from portal.models.outbox import OutboxMessage
 from portal.models.sync import SyncState
@@ -145,6 +148,39 @@ def test_a_transient_failure_is_retried_then_succeeds(worker, committed, simulat
     assert row.attempts == 2 and row.first_failed_at <= row.last_failed_at
     with Transaction(committed) as db:
         assert db.scalars(select(DeadLetter)).all() == []
+
+
+def test_a_delayed_message_waiting_for_its_eta_is_sent_again_only_once_overdue(committed):
+    """The relay resends a dispatched message it presumes lost (Redis restarted empty); a
+    delayed one is only waiting until its eta, not lost. Resending it every period piled up a
+    copy per period for each booking's expiry (found by the chaos run)."""
+    from portal.actors.ops import run_connectivity_check
+
+    with Transaction(committed) as db:
+        eta = outbox.defer(db, run_connectivity_check, 1, delay=timedelta(hours=4)).eta
+    [row] = _outbox_rows(committed)
+    assert row.dispatch_count == 1  # the fast path handed it to the broker's delay queue
+    assert outbox.relay(redispatch_after=30, now=row.dispatched_at + timedelta(minutes=5)) == 0
+    assert outbox.relay(redispatch_after=30, now=eta + timedelta(seconds=10)) == 0
+    # Overdue by more than the redispatch period and still not done: the broker lost it.
+    assert outbox.relay(redispatch_after=30, now=eta + timedelta(seconds=31)) == 1
+    assert _outbox_rows(committed)[0].dispatch_count == 2
+
+
+def test_a_failure_noted_after_another_delivery_did_the_message_leaves_the_record_synced(committed):
+    """Two deliveries of one message (a resend, a redelivery): the first fails, and the second
+    commits success before the first has noted its failure. The late note must not send the
+    record back to 同步中 for good (found by the chaos run)."""
+    with Transaction(committed) as db:
+        check_id = request_connectivity_check(db, "le").id
+    [row] = _outbox_rows(committed)
+    with Transaction(committed) as db:  # what the second delivery committed
+        db.get(OutboxMessage, row.id).done_at = utcnow()
+        db.get(ConnectivityCheck, check_id).mark_synced("CHK-1")
+    subject = messaging._subjects[row.actor_name]
+    messaging._record_failure(messaging.runtime(), row.id, row.actor_name, subject, (check_id,), TransientError("LE物流系统响应超时"))
+    assert _check(committed, check_id).sync_state is SyncState.synced
+    assert _outbox_rows(committed)[0].attempts == 0
 
 
 def _portal_cli(*args, settings):

@@ -47,11 +47,16 @@ def sync_booking(job, booking_id):
     booking = job.db.get(Booking, booking_id, with_for_update=True)
     le = job.client("le")
     ended = booking.status in (BookingStatus.cancelled, BookingStatus.expired)
+    # A registration may have reached LE while le_state is still "none": its answer was lost
+    # (a timeout, a worker killed before its commit). So a booking that was registered here —
+    # only registration sets expires_at — is cancelled at LE once it ends, whatever le_state
+    # says; LE answers the cancellation of a booking it never registered just the same.
+    may_be_at_le = booking.le_state == "registered" or (booking.le_state == "none" and booking.expires_at is not None)
     if not ended and booking.status not in (BookingStatus.checking, BookingStatus.rejected) and booking.le_state == "none":
         booking.mark_synced(le.register_booking(booking))
         booking.le_state = "registered"
         logistics._event(booking, "le_registered", f"LE 已登记，卡号 {booking.external_ref}")
-    elif ended and booking.le_state == "registered":
+    elif ended and may_be_at_le:
         le.cancel_booking(booking, "expired" if booking.status is BookingStatus.expired else "cancelled_by_driver")
         booking.le_state = "cancelled"
         booking.mark_synced()

@@ -1,6 +1,7 @@
 """Actors that ask the MES: tank-farm stock for bookings and for the products page."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.messaging import actor
 from portal.models.logistics import Product, StockCheck
@@ -15,7 +16,7 @@ def _check(db, check_id):
 @actor(max_retries=20, min_backoff=2_000, max_backoff=300_000, time_limit=60_000, subject=_check)
 def check_stock(job, check_id):
     """Ask the MES for the booking's product stock, then accept or reject under the product lock."""
-    check = job.db.get(StockCheck, check_id)
+    check = job.db.get(StockCheck, check_id, options=[joinedload(StockCheck.booking)])
     stock = job.client("mes").stock_kg(check.booking.product_code)
     logistics.decide_stock(job.db, check, stock, logistics.Policy.from_settings(job.runtime.settings))
 

@@ -131,6 +131,8 @@ class Booking(Synced, Base):
     __tablename__ = "bookings"
     __table_args__ = (
         Index("ix_bookings_driver_id_id", "driver_id", "id"),
+        # The admin list filtered by status, newest first, a page at a time (keyset on id).
+        Index("ix_bookings_status_id", "status", "id"),
         # The reservation sum per product, and the expiry sweep.
         Index("ix_bookings_product_code_status", "product_code", "status"),
         Index("ix_bookings_expires_at", "expires_at", postgresql_where=text("status = 'registered'"), sqlite_where=text("status = 'registered'")),

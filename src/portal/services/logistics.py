@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import object_session
 
 from portal import outbox, validation
 from portal.models.logistics import (
@@ -284,7 +285,9 @@ def report_entry(db, driver, data):
 
 
 def _event(booking, kind, message, **data):
-    booking.events.append(BookingEvent(kind=kind, message=message, data=data or None, at=utcnow()))
+    # Added to the session rather than appended to booking.events: appending would first load
+    # the whole timeline of a booking whose events are not loaded yet (every actor's case).
+    object_session(booking).add(BookingEvent(booking=booking, kind=kind, message=message, data=data or None, at=utcnow()))
 
 
 def create_booking(db, driver, data, policy, now=None):
@@ -328,13 +331,15 @@ def create_booking(db, driver, data, policy, now=None):
     )
     db.add(booking)
     _event(booking, "created", f"提交{booking.kind_label}登记：{product.name} {quantity} 千克")
-    db.flush()
     if booking.kind is BookingKind.pickup:
-        check = StockCheck(booking_id=booking.id)
+        # Through the relationship: one flush writes all three rows, and the answer's
+        # booking.stock_checks needs no query.
+        check = StockCheck(booking=booking)
         db.add(check)
         db.flush()
         outbox.defer(db, _actors()[1].check_stock, check.id)
     else:
+        db.flush()
         _register(db, booking, policy, now)
     return booking
 
@@ -365,11 +370,16 @@ def decide_stock(db, check, stock_kg, policy, now=None):
     """Accept or reject a pickup against the MES figure — under the product's row lock.
 
     The lock makes concurrent checks for one product take turns, so the reservations they
-    add up never exceed what the stock allows.
+    add up never exceed what the stock allows. It is FOR NO KEY UPDATE: checks still take
+    turns, but new bookings of the product (whose foreign key takes a KEY SHARE lock on it)
+    are not held up behind them, nor they behind new bookings.
     """
     now = now or utcnow()
-    booking = db.get(Booking, check.booking_id, with_for_update=True)
-    product = db.get(Product, booking.product_code, with_for_update=True)
+    # populate_existing: the caller may hold the booking from before the lock (check_stock reads
+    # it before asking the MES); decide on what the locked row says now, or a cancellation
+    # committed meanwhile would be overwritten.
+    booking = db.get(Booking, check.booking_id, with_for_update=True, populate_existing=True)
+    product = db.get(Product, booking.product_code, with_for_update={"key_share": True})
     product.stock_kg, product.stock_at = stock_kg, now
     if booking.status is not BookingStatus.checking:
         check.mark_synced()
@@ -563,11 +573,13 @@ def _apply_order(db, data, occurred_at):
 def upsert_order(db, data, created_at=None):
     """An outbound order as LE describes it; our sign-off is never undone by an older report."""
     order_no, driver_id, booking_id = data.get("order_no"), data.get("driver_id"), data.get("booking_id")
-    if not isinstance(order_no, str) or not order_no or db.get(Driver, driver_id) is None:
+    if not isinstance(order_no, str) or not order_no or not isinstance(driver_id, int) or db.get(Driver, driver_id) is None:
         return None
     booking_known = isinstance(booking_id, int) and db.get(Booking, booking_id) is not None
     order = db.scalar(select(OutboundOrder).where(OutboundOrder.order_no == order_no).with_for_update())
     if order is None:
+        if not data.get("product_code"):
+            return None  # a new order names its product
         order = OutboundOrder(order_no=order_no, status="created", created_at=created_at or utcnow(), planned_quantity_kg=0)
     order.driver_id = driver_id
     if booking_known:

@@ -12,8 +12,8 @@ from openapi_core.validation.request.exceptions import (
     SecurityValidationError,
 )
 from pyramid.csrf import get_csrf_token
-from pyramid.exceptions import BadCSRFToken
-from pyramid.httpexceptions import HTTPException, HTTPFound, HTTPMethodNotAllowed
+from pyramid.exceptions import BadCSRFToken, PredicateMismatch
+from pyramid.httpexceptions import HTTPBadRequest, HTTPException, HTTPFound, HTTPMethodNotAllowed
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 
@@ -30,6 +30,36 @@ def _is_api(request):
 def _page(request, status, title, message):
     request.response.status = status
     return {"title": title, "message": message}
+
+
+_METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def _not_allowed(request):
+    """405 with ``Allow``: the methods the API contract documents for the matched path (RFC 9110)."""
+    response = error_response(405, "method_not_allowed", "不支持该请求方法")
+    spec = request.registry.settings["pyramid_openapi3"]["spec"]
+    pattern = request.matched_route.pattern if request.matched_route else None
+    if pattern is not None and pattern in spec["paths"]:
+        response.headers["Allow"] = ", ".join(m.upper() for m in spec["paths"][pattern].keys() if m in _METHODS)
+    return response
+
+
+def utf8_url_tween_factory(handler, registry):
+    """Refuse a URL whose percent-encoding is not UTF-8 before anything (pyramid_tm, the security
+    policy, routing) tries to decode it and fails outside every error view."""
+
+    def utf8_url_tween(request):
+        try:
+            # Decoding is the check: both raise on bytes that are not UTF-8.
+            request.path_info, request.GET
+        except UnicodeDecodeError:
+            if request.environ.get("PATH_INFO", "").startswith("/api/"):
+                return error_response(400, "invalid", "请求地址含有无效的字符（须为 UTF-8 编码）")
+            return HTTPBadRequest(text="请求地址含有无效的字符。", charset="utf-8")
+        return handler(request)
+
+    return utf8_url_tween
 
 
 @forbidden_view_config(renderer="error.html")
@@ -56,8 +86,11 @@ def forbidden(exc, request):
 
 
 @notfound_view_config(renderer="error.html")
-def not_found(request):
+def not_found(exc, request):
     if _is_api(request):
+        if isinstance(exc, PredicateMismatch) and request.matched_route is not None:
+            # The path exists; no view takes this method (TRACE, PUT on a GET-only path …).
+            return _not_allowed(request)
         return error_response(404, "not_found", "请求的资源不存在")
     return _page(request, 404, "页面不存在", "您访问的页面不存在。")
 
@@ -74,8 +107,27 @@ def bad_csrf(exc, request):
 @exception_view_config(HTTPMethodNotAllowed, renderer="error.html")
 def method_not_allowed(exc, request):
     if _is_api(request):
-        return error_response(405, "method_not_allowed", "不支持该请求方法")
+        return _not_allowed(request)
     return _page(request, 405, "请求方式错误", "不支持该请求方式。")
+
+
+@exception_view_config(UnicodeDecodeError, renderer="error.html")
+def undecodable_body(exc, request):
+    """A body that is not UTF-8: openapi-core fails while describing it, so it lands here."""
+    try:
+        request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        log.info("body of %s %s is not UTF-8", request.method, request.path_info)
+    else:
+        return internal_error(exc, request)  # not the body's fault
+    if _is_api(request):
+        if request.matched_route is not None and request.matched_route.name == "api.le.events":
+            try:
+                check_signature(request)
+            except HTTPException as refusal:
+                return refusal
+        return error_response(400, "invalid_json", "请求内容不是有效的 JSON（须为 UTF-8 编码）")
+    return _page(request, 400, "请求无效", "提交的内容编码不正确，请返回刷新后重试。")
 
 
 @exception_view_config(Exception, renderer="error.html")
@@ -196,7 +248,7 @@ def contract_request_refused(exc, request):
         # our answer against either.
         request.environ["pyramid_openapi3.validate_response"] = False
         if any(isinstance(error, OperationNotFound) for error in exc.errors):
-            return error_response(405, "method_not_allowed", "不支持该请求方法")
+            return _not_allowed(request)
         return error_response(404, "not_found", "请求的资源不存在")
     if any(isinstance(error, SecurityValidationError) for error in exc.errors):
         return error_response(401, "unauthenticated", "请先登录")

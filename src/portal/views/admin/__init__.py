@@ -42,7 +42,11 @@ def nav_for(request):
 
 
 class Page:
-    """One page of a list query, with links that keep the current filters."""
+    """One numbered page of a list query (with its total), links keeping the current filters.
+
+    For lists that stay small (accounts, drivers, users): counting and OFFSET read every row
+    before the page, so ever-growing lists use :class:`KeysetPage` instead.
+    """
 
     def __init__(self, request, db, query, *, per_page=20):
         try:
@@ -65,6 +69,58 @@ class Page:
     def window(self):
         low = max(1, self.number - 3)
         return range(low, min(self.pages, low + 6) + 1)
+
+
+class KeysetPage:
+    """One page of a list shown newest first, found by id instead of by counting.
+
+    ``?before=<id>`` (下一页, older) and ``?after=<id>`` (上一页, newer) carry the last or
+    first id shown, with the current filters; nothing is counted and nothing is skipped, so a
+    page costs the same with a thousand rows as with millions. ``query`` must be ordered by
+    ``id_column`` descending.
+    """
+
+    def __init__(self, request, db, query, id_column, *, per_page=20):
+        self._request = request
+        before, after = _positive(request.params.get("before")), _positive(request.params.get("after"))
+        if after is not None:
+            # The page just above ``after``: read upwards, shown newest first.
+            rows = db.scalars(query.where(id_column > after).order_by(None).order_by(id_column.asc()).limit(per_page + 1)).all()
+            if len(rows) >= per_page:
+                self.items = rows[:per_page][::-1]
+                self.has_newer, self.has_older = len(rows) > per_page, True
+                return
+            before = None  # less than a page above it: that is the top of the list
+        if before is not None:
+            query = query.where(id_column < before)
+        rows = db.scalars(query.limit(per_page + 1)).all()
+        self.items = rows[:per_page]
+        self.has_newer, self.has_older = before is not None, len(rows) > per_page
+
+    def _url(self, **param):
+        params = {k: v for k, v in self._request.GET.items() if k not in ("page", "before", "after") and v != ""}
+        params.update(param)
+        return self._request.path + ("?" + urlencode(params) if params else "")
+
+    @property
+    def first_url(self):
+        return self._url() if self.has_newer else None
+
+    @property
+    def newer_url(self):
+        return self._url(after=self.items[0].id) if self.has_newer and self.items else self.first_url
+
+    @property
+    def older_url(self):
+        return self._url(before=self.items[-1].id) if self.has_older else None
+
+
+def _positive(value):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
 
 
 def get_or_404(request, model):

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from portal.models.admin import AuditEntry
 
-from . import Page
+from . import KeysetPage
 
 
 @view_config(route_name="admin.audit", renderer="admin/audit.html", permission="admin:super")
@@ -17,4 +17,4 @@ def audit_log(request):
         query = query.where(AuditEntry.admin_username == who.lower())
     if action:
         query = query.where(AuditEntry.action.startswith(action))
-    return {"page": Page(request, request.dbsession, query), "who": who, "action": action}
+    return {"page": KeysetPage(request, request.dbsession, query, AuditEntry.id), "who": who, "action": action}

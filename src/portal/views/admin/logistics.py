@@ -19,7 +19,7 @@ from portal.models.meta import utcnow
 from portal.services import logistics
 from portal.timefmt import SHANGHAI
 
-from . import Page, client_ip, get_or_404
+from . import KeysetPage, Page, client_ip, get_or_404
 
 PERMISSION = "admin:logistics"
 #: Rows in one Excel export; more would make a file few spreadsheets open comfortably.
@@ -97,7 +97,7 @@ def bookings(request):
     db = request.dbsession
     filters, query, errors = _booking_query(request)
     return {
-        "page": Page(request, db, query),
+        "page": KeysetPage(request, db, query, Booking.id),
         "filters": filters,
         "errors": errors,
         "statuses": BOOKING_STATUS_LABELS,

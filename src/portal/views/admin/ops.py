@@ -11,7 +11,7 @@ from portal.models.sync import SyncState
 from portal.models.wechat import Notification
 from portal.services import audit, ops
 
-from . import Page, client_ip, get_or_404
+from . import KeysetPage, Page, client_ip, get_or_404
 
 
 @view_config(route_name="admin.dead_letters", renderer="admin/dead_letters.html", permission="admin:super")
@@ -74,4 +74,4 @@ def notifications(request):
     query = select(Notification).order_by(Notification.id.desc())
     if state in {s.value for s in SyncState}:
         query = query.where(Notification.sync_state == SyncState(state))
-    return {"page": Page(request, request.dbsession, query), "state": state}
+    return {"page": KeysetPage(request, request.dbsession, query, Notification.id), "state": state}

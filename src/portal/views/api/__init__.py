@@ -1,5 +1,7 @@
 """JSON views for WeChat users. Errors are ``{"error": {"code", "message", "fields"}}``."""
 
+import re
+
 from pyramid.httpexceptions import exception_response
 from pyramid.response import Response
 
@@ -17,7 +19,7 @@ def api_error(status, code, message, fields=None):
     return exception_response(status, json_body=_body(code, message, fields), charset="utf-8")
 
 
-def json_body(request):
+def json_object(request):
     """The request's JSON object, or a 400 that says so."""
     try:
         body = request.json_body
@@ -25,4 +27,38 @@ def json_body(request):
         raise api_error(400, "invalid_json", "请求内容不是有效的 JSON") from None
     if not isinstance(body, dict):
         raise api_error(400, "invalid_json", "请求内容须为 JSON 对象")
+    return body
+
+
+#: What PostgreSQL cannot store in text: NUL, and lone surrogates ("\ud800" in JSON) that are not UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text):
+    return not _UNSTORABLE.search(text)
+
+
+def text_problems(value, path=()):
+    """``{field: message}`` for the strings (and keys) of a JSON value that cannot be stored."""
+    problems = {}
+    if isinstance(value, str):
+        if not _storable(value):
+            problems[".".join(map(str, path)) or "body"] = "含有无效的字符"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not _storable(key):
+                problems[".".join(map(str, path)) or "body"] = "含有无效的字段名"
+            else:
+                problems.update(text_problems(item, (*path, key)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            problems.update(text_problems(item, (*path, i)))
+    return problems
+
+
+def json_body(request):
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    body = json_object(request)
+    if problems := text_problems(body):
+        raise api_error(400, "invalid", "提交的内容含有无效的字符", problems)
     return body

@@ -1,6 +1,6 @@
 """Events LE sends us (truck entered, loaded, outbound order, lanes …): signed, deduplicated."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from pyramid.view import view_config
 
@@ -8,7 +8,7 @@ from portal.integrations.contract import SignatureError, verify
 from portal.messaging import runtime
 from portal.services import logistics
 
-from . import api_error, json_body
+from . import api_error, json_object, text_problems
 
 
 def check_signature(request):
@@ -32,20 +32,22 @@ def check_signature(request):
 def le_event(request):
     settings = request.registry.settings
     check_signature(request)
-    body = json_body(request)
+    body = json_object(request)
     event_id, type_, data = body.get("event_id"), body.get("type"), body.get("data")
     try:
         occurred_at = datetime.fromisoformat(body.get("occurred_at"))
-    except (TypeError, ValueError):
+        # Stored in UTC: a time that leaves years 1–9999 there cannot be.
+        occurred_at = occurred_at.astimezone(timezone.utc) if occurred_at.tzinfo else None
+    except (TypeError, ValueError, OverflowError):
         occurred_at = None
-    problems = {}
+    problems = text_problems(body)
     if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
         problems["event_id"] = "缺少或过长"
     if type_ not in logistics.EVENT_TYPES:
         problems["type"] = "未知的事件类型"
     if not isinstance(data, dict):
         problems["data"] = "须为对象"
-    if occurred_at is None or occurred_at.tzinfo is None:
+    if occurred_at is None:
         problems["occurred_at"] = "须为带时区的 ISO 8601 时间"
     if problems:
         raise api_error(422, "invalid_event", "事件格式不正确", problems)

@@ -4,6 +4,7 @@ from datetime import date
 
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import outbox, validation
 from portal.models.logistics import Booking, BookingStatus, EntryReport, Lane, Product
@@ -226,7 +227,16 @@ class DriverApi:
     @view_config(route_name="api.logistics.bookings", request_method="GET")
     def list_bookings(self):
         limit = _int_param(self.request, "limit", 20, MAX_PAGE)
-        query = select(Booking).where(Booking.driver_id == self.driver.id)
+        # Everything present_booking reads, in two queries instead of one per booking.
+        query = (
+            select(Booking)
+            .where(Booking.driver_id == self.driver.id)
+            .options(
+                joinedload(Booking.vehicle, innerjoin=True),
+                joinedload(Booking.product, innerjoin=True),
+                selectinload(Booking.stock_checks),
+            )
+        )
         if before := _int_param(self.request, "before"):
             query = query.where(Booking.id < before)
         if status := self.request.params.get("status"):

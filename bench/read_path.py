@@ -1,0 +1,44 @@
+"""1. API read path: ``GET /api/logistics/bookings`` as a driver with a bearer token (a full
+page of 20 bookings) against the bare app reading one row."""
+
+import json
+from urllib.request import Request, urlopen
+
+import baseline_app
+import dataset
+from harness import BENCH, PRODUCTION_INI, Comparison, Processes, alternate, portal_env, wait_http, wrk
+
+DATABASE = "portal_bench"
+
+
+def check(url, headers, expect):
+    """One request before the load: the benchmark must measure real answers."""
+    with urlopen(Request(url, headers=headers), timeout=10) as response:
+        body = json.loads(response.read())
+    assert expect(body), body
+
+
+def run(rss, duration):
+    url = dataset.prepare(DATABASE)
+    baseline_app.create_table(url)
+    env = portal_env(url)
+    bearer = {"BENCH_AUTHORIZATION": f"Bearer {dataset.token(1)}"}
+    with Processes("read") as processes:
+        ours = processes.gunicorn("web", PRODUCTION_INI, env)
+        baseline = processes.gunicorn("baseline", BENCH / "baseline.ini", {**env, "PYTHONPATH": str(BENCH)})
+        wait_http(ours.url + "/healthz", ours)
+        wait_http(baseline.url + "/read", baseline)
+        rss.watch("web", ours.pid)
+        rss.watch("baseline web", baseline.pid)
+        page = ours.url + "/api/logistics/bookings"
+        check(page, {"Authorization": bearer["BENCH_AUTHORIZATION"]}, lambda body: len(body["bookings"]) == 20)
+        # Warm both (imports, connection pools, PostgreSQL's caches), then measure.
+        wrk(baseline.url + "/read", "get.lua", duration=2)
+        wrk(page, "get.lua", duration=2, env=bearer)
+        loads = alternate({
+            "baseline": lambda seconds: wrk(baseline.url + "/read", "get.lua", duration=seconds),
+            "ours": lambda seconds: wrk(page, "get.lua", duration=seconds, env=bearer),
+        }, duration=duration)
+    return Comparison(
+        "read", "GET /api/logistics/bookings (20 bookings) vs GET of one row", "req/s", loads["ours"], loads["baseline"], target=0.6,
+    )

@@ -1,0 +1,63 @@
+"""2. API write path: ``POST /api/logistics/bookings`` (validation, insert, stock check and
+outbox rows, commit, fast-path send to Redis) against the bare app inserting one row. No
+worker runs: the stock-check messages wait in our Redis namespace and are removed after."""
+
+import json
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from portal.models.meta import utcnow
+
+import baseline_app
+import dataset
+from harness import BENCH, PRODUCTION_INI, Comparison, Processes, alternate, clear_redis, portal_env, wait_http, wrk
+
+DATABASE = "portal_bench"
+DRIVER = 2
+
+
+def run(rss, duration):
+    url = dataset.prepare(DATABASE)
+    baseline_app.create_table(url)
+    env = portal_env(url)
+    booking = {
+        "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 1000, "vehicle_id": DRIVER,
+        "planned_arrival_at": (utcnow() + timedelta(days=1)).isoformat(),
+    }
+    ours_env = {"BENCH_AUTHORIZATION": f"Bearer {dataset.token(DRIVER)}", "BENCH_BODY": json.dumps(booking)}
+    base_env = {"BENCH_BODY": json.dumps({"name": "baseline", "quantity": 1000})}
+    clear_redis()
+    try:
+        with Processes("write") as processes:
+            ours = processes.gunicorn("web", PRODUCTION_INI, env)
+            baseline = processes.gunicorn("baseline", BENCH / "baseline.ini", {**env, "PYTHONPATH": str(BENCH)})
+            wait_http(ours.url + "/healthz", ours)
+            wait_http(baseline.url + "/read", baseline)
+            rss.watch("web", ours.pid)
+            rss.watch("baseline web", baseline.pid)
+            page = ours.url + "/api/logistics/bookings"
+            wrk(baseline.url + "/write", "post.lua", duration=2, env=base_env)
+            wrk(page, "post.lua", duration=2, env=ours_env)
+            loads = alternate({
+                "baseline": lambda seconds: wrk(baseline.url + "/write", "post.lua", duration=seconds, env=base_env),
+                "ours": lambda seconds: wrk(page, "post.lua", duration=seconds, env=ours_env),
+            }, duration=duration)
+        _check_outbox(url)
+    finally:
+        clear_redis()
+    return Comparison(
+        "write", "POST /api/logistics/bookings (pickup) vs INSERT of one row", "req/s", loads["ours"], loads["baseline"], target=0.4,
+    )
+
+
+def _check_outbox(url):
+    """Every booking committed its stock check's message, and the fast path sent each one."""
+    engine = sa.create_engine(url)
+    with engine.connect() as db:
+        bookings = db.execute(sa.text("SELECT count(*) FROM bookings WHERE driver_id = :d AND status = 'checking'"), {"d": DRIVER}).scalar_one()
+        sent = db.execute(sa.text(
+            "SELECT count(*) FROM outbox_messages WHERE actor_name = 'mes.check_stock' AND dispatched_at IS NOT NULL"
+        )).scalar_one()
+    engine.dispose()
+    assert bookings and sent == bookings, (bookings, sent)
