@@ -289,7 +289,11 @@ class DeadLetters(Middleware):
         try:
             with Transaction(rt.session_factory) as db:
                 now = utcnow()
-                row = db.get(OutboxMessage, outbox_id) if outbox_id is not None else None
+                row = db.get(OutboxMessage, outbox_id, with_for_update=True) if outbox_id is not None else None
+                if row is not None and row.done_at is not None:
+                    # Another delivery of the same message already did the work.
+                    log.info("message %s died after its outbox row %s was done; not a dead letter", message.message_id, row.id)
+                    return
                 if row is not None:
                     row.dead_at = now
                 db.add(

@@ -286,3 +286,15 @@ def test_a_booking_cancelled_after_its_registration_answer_was_lost_is_cancelled
     with Transaction(committed) as db:
         booking = db.get(Booking, booking_id)
         assert (booking.le_state, booking.sync_state) == ("cancelled", SyncState.synced)
+
+
+def test_an_admin_cancellation_reaches_le_with_its_reason(portal, worker, committed, simulators):
+    le = simulators["le"]
+    phone, vehicle_id = _new_driver(portal, committed)
+    booking_id = _registered_delivery(phone, vehicle_id)
+    with Transaction(committed) as db:
+        admin = factories.admin(db, "logistics")
+        logistics.admin_cancel_booking(db, db.get(Booking, booking_id), admin, reason="车辆故障，调度取消")
+    wait_for(lambda: _booking(phone, booking_id)["le_sync"]["state"] == "synced" and le.effects(f"/v1/bookings/{booking_id}/cancel"))
+    [cancel] = le.effects(f"/v1/bookings/{booking_id}/cancel")
+    assert cancel.body == {"reason": "cancelled_by_admin", "note": "车辆故障，调度取消"}

@@ -57,12 +57,21 @@ def sync_booking(job, booking_id):
         booking.le_state = "registered"
         logistics._event(booking, "le_registered", f"LE 已登记，卡号 {booking.external_ref}")
     elif ended and may_be_at_le:
-        le.cancel_booking(booking, "expired" if booking.status is BookingStatus.expired else "cancelled_by_driver")
+        le.cancel_booking(booking, _cancel_reason(booking))
         booking.le_state = "cancelled"
         booking.mark_synced()
         logistics._event(booking, "le_cancelled", "LE 已退卡")
     else:
         booking.mark_synced()
+
+
+def _cancel_reason(booking):
+    """The contract's reason code: expired, or cancelled by whoever the timeline names."""
+    if booking.status is BookingStatus.expired:
+        return "expired"
+    cancelled = [e for e in booking.events if e.kind == "cancelled"]
+    by = (cancelled[-1].data or {}).get("by") if cancelled else None
+    return "cancelled_by_admin" if by == "admin" else "cancelled_by_driver"
 
 
 @actor(max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=30_000)
