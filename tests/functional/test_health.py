@@ -1,3 +1,6 @@
+from portal.messaging import runtime
+
+
 def test_liveness(testapp):
     assert testapp.get("/healthz").json == {"status": "ok"}
 
@@ -14,6 +17,9 @@ def test_readiness_fails_when_the_broker_is_unreachable(testapp, redis_proxy, br
         response = testapp.get("/readyz", status=503)
     finally:
         redis_proxy.restore()
+        # The cut closed pooled connections of the runtime's client too (nonces, caches): later
+        # tests must not be handed one.
+        runtime().redis.connection_pool.disconnect()
     assert response.json["status"] == "unavailable"
     assert response.json["checks"]["database"] == "ok"
     assert response.json["checks"]["broker"].startswith("error")
