@@ -9,7 +9,7 @@ process died between commit and send, or the broker lost a message it had been g
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 
 from .db import Transaction
 from .messaging import runtime
@@ -172,7 +172,6 @@ def purge(session_factory=None, *, older_than_days=None, now=None):
 
 def status(db):
     """Counts for the operations page and /readyz-style checks."""
-    from sqlalchemy import func
 
     def count(*where):
         return db.scalar(select(func.count()).select_from(OutboxMessage).where(*where))

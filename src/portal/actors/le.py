@@ -55,12 +55,12 @@ def sync_booking(job, booking_id):
     if not ended and booking.status not in (BookingStatus.checking, BookingStatus.rejected) and booking.le_state == "none":
         booking.mark_synced(le.register_booking(booking))
         booking.le_state = "registered"
-        logistics._event(booking, "le_registered", f"LE 已登记，卡号 {booking.external_ref}")
+        logistics.add_event(booking, "le_registered", f"LE 已登记，卡号 {booking.external_ref}")
     elif ended and may_be_at_le:
         le.cancel_booking(booking, _cancel_reason(booking))
         booking.le_state = "cancelled"
         booking.mark_synced()
-        logistics._event(booking, "le_cancelled", "LE 已退卡")
+        logistics.add_event(booking, "le_cancelled", "LE 已退卡")
     else:
         booking.mark_synced()
 

@@ -284,7 +284,7 @@ def report_entry(db, driver, data):
 # -- 提送货登记 ---------------------------------------------------------------------------------
 
 
-def _event(booking, kind, message, **data):
+def add_event(booking, kind, message, **data):
     # Added to the session rather than appended to booking.events: appending would first load
     # the whole timeline of a booking whose events are not loaded yet (every actor's case).
     object_session(booking).add(BookingEvent(booking=booking, kind=kind, message=message, data=data or None, at=utcnow()))
@@ -330,7 +330,7 @@ def create_booking(db, driver, data, policy, now=None):
         planned_arrival_at=planned, status=BookingStatus.checking, reserved_kg=0, le_state="none",
     )
     db.add(booking)
-    _event(booking, "created", f"提交{booking.kind_label}登记：{product.name} {quantity} 千克")
+    add_event(booking, "created", f"提交{booking.kind_label}登记：{product.name} {quantity} 千克")
     if booking.kind is BookingKind.pickup:
         # Through the relationship: one flush writes all three rows, and the answer's
         # booking.stock_checks needs no query.
@@ -352,7 +352,7 @@ def _register(db, booking, policy, now):
     le, _ = _actors()
     booking.status = BookingStatus.registered
     booking.expires_at = max(booking.planned_arrival_at, now) + _window(booking.product, policy)
-    _event(booking, "registered", f"登记成功，请于 {local_time(booking.expires_at, '%m-%d %H:%M')} 前入厂，逾期自动退卡")
+    add_event(booking, "registered", f"登记成功，请于 {local_time(booking.expires_at, '%m-%d %H:%M')} 前入厂，逾期自动退卡")
     booking.mark_pending()
     outbox.defer(db, le.sync_booking, booking.id)
     outbox.defer(db, le.expire_booking, booking.id, eta=booking.expires_at)
@@ -392,7 +392,7 @@ def decide_stock(db, check, stock_kg, policy, now=None):
     figures = {"stock_kg": stock_kg, "reserved_kg": reserved, "available_kg": available, "threshold_kg": product.threshold_kg}
     if check.accepted:
         booking.reserved_kg = booking.quantity_kg
-        _event(booking, "stock_ok", f"库存核对通过：可用 {available} 千克", **figures)
+        add_event(booking, "stock_ok", f"库存核对通过：可用 {available} 千克", **figures)
         _register(db, booking, policy, now)
     else:
         booking.status = BookingStatus.rejected
@@ -400,7 +400,7 @@ def decide_stock(db, check, stock_kg, policy, now=None):
             f"{product.name}罐区可用库存不足：库存 {stock_kg} 千克，已占用 {reserved} 千克，"
             f"本次 {booking.quantity_kg} 千克，须保留 {product.threshold_kg} 千克"
         )
-        _event(booking, "rejected", booking.reason, **figures)
+        add_event(booking, "rejected", booking.reason, **figures)
     return booking
 
 
@@ -416,7 +416,7 @@ def cancel_booking(db, booking, *, by, reason=None):
     booking.status = BookingStatus.cancelled
     booking.reason = reason or ("驾驶员取消" if by == "driver" else "管理员取消")
     _release(booking)
-    _event(booking, "cancelled", booking.reason, by=by)
+    add_event(booking, "cancelled", booking.reason, by=by)
     booking.mark_pending()
     outbox.defer(db, _actors()[0].sync_booking, booking.id)
     return booking
@@ -437,7 +437,7 @@ def expire_booking(db, booking_id, policy, *, now=None, by="system", reason=None
     booking.status = BookingStatus.expired
     booking.reason = reason or f"未在 {local_time(booking.expires_at, '%m-%d %H:%M')} 前入厂，已自动退卡，请重新登记"
     _release(booking)
-    _event(booking, "expired", booking.reason, by=by)
+    add_event(booking, "expired", booking.reason, by=by)
     booking.mark_pending()
     outbox.defer(db, _actors()[0].sync_booking, booking.id)
     _notify_driver(db, booking, policy, "预约已退卡", "逾期未入厂，已退卡，请重新登记")
@@ -536,13 +536,13 @@ def _apply_visit(db, type_, data, occurred_at, policy):
             booking.lane_code = data.get("lane_code") or booking.lane_code
             lane = db.get(Lane, booking.lane_code) if booking.lane_code else None
             message = f"请前往{lane.name if lane else booking.lane_code}装车"
-            _event(booking, "called", message)
+            add_event(booking, "called", message)
             _notify_driver(db, booking, policy, "装车叫号", message)
             return "applied"
         return "ignored"
     status, stamp, message = _VISIT_STEP[type_]
     if booking.status not in VISIT_ORDER:
-        _event(booking, "late_event", f"LE 报告“{message}”，但登记已{booking.status_label}，未处理")
+        add_event(booking, "late_event", f"LE 报告“{message}”，但登记已{booking.status_label}，未处理")
         return "ignored"
     if stamp and getattr(booking, stamp) is None:
         setattr(booking, stamp, occurred_at)
@@ -551,7 +551,7 @@ def _apply_visit(db, type_, data, occurred_at, policy):
     if type_ == "loading.started" and data.get("lane_code"):
         booking.lane_code = data["lane_code"]
     _advance(booking, status)
-    _event(booking, type_, message)
+    add_event(booking, type_, message)
     return "applied"
 
 
@@ -566,7 +566,7 @@ def _apply_order(db, data, occurred_at):
             if booking.actual_quantity_kg is None:
                 booking.actual_quantity_kg = order.actual_quantity_kg
             _advance(booking, BookingStatus.loaded)
-        _event(booking, "order", f"已开具出库单 {order.order_no}")
+        add_event(booking, "order", f"已开具出库单 {order.order_no}")
     return "applied"
 
 

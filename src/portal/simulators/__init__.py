@@ -7,8 +7,8 @@ from .le import LeSimulator
 from .mes import MesSimulator
 from .wechat import WeChatSimulator
 
-#: Template ids the simulated Official Account knows; settings name the ones we use.
 def _templates(settings):
+    """Template ids the simulated Official Account knows: the ones our settings name."""
     return [value for key, value in settings.items() if key.startswith("portal.wechat_template_")]
 
 
