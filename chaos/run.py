@@ -23,8 +23,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
 
+from portal import db as portal_db
 from portal.models.meta import utcnow
 from portal.models.ops import PeriodicJob
 from portal.simulators.base import serve
@@ -108,7 +108,7 @@ class Run:
     def __init__(self, config, database_url, log_dir, out=None):
         self.config, self.log_dir, self.out = config, Path(log_dir), out or _say
         self.engine = sa.create_engine(database_url, pool_size=3)
-        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.session_factory = portal_db.get_session_factory(self.engine)
         self.database_url = database_url
         # One seeded sequence draws the plan, then the kills' moments and victims.
         self.rng = random.Random(config.seed)

@@ -35,20 +35,26 @@ def make_config(settings, environ=None):
     # request.defer(actor, *ids): the transactional outbox.
     config.include("portal.outbox")
 
+    # Presented answers cached per web process under versions the database keeps.
+    config.include("portal.caching")
+
     # Embedded default only: simulators in this server, worker threads, scheduler thread.
     config.include("portal.embedded")
 
     # The API contract (portal/openapi.yaml, served at /api/openapi.yaml, explorer at /api/docs):
-    # every /api view (openapi=True) has its request validated against it — always — and its
-    # response too unless pyramid_openapi3.enable_response_validation = false (production.ini).
-    # Every path of the document must be a route (checked when the app is created). Validation
-    # errors are answered in our JSON error shape by portal.views.errors.
-    config.registry.settings["pyramid_openapi3.enable_request_validation"] = True
+    # every /api view (openapi=True) has its request validated against it — always, by
+    # portal.contract, which compiles the document once (openapi-core, through pyramid_openapi3,
+    # would cost a millisecond per request) — and its response too, by pyramid_openapi3, unless
+    # pyramid_openapi3.enable_response_validation = false (production.ini). Every path of the
+    # document must be a route (checked when the app is created). Validation errors are answered
+    # in our JSON error shape by portal.views.errors.
+    config.registry.settings["pyramid_openapi3.enable_request_validation"] = False
     config.registry.settings["pyramid_openapi3.enable_endpoint_validation"] = True
     config.registry.settings.setdefault("pyramid_openapi3.enable_response_validation", True)
     config.include("pyramid_openapi3")
     config.pyramid_openapi3_spec(OPENAPI_SPEC, route="/api/openapi.yaml")
     config.pyramid_openapi3_add_explorer(route="/api/docs")
+    config.include("portal.contract")
 
     # A URL that is not UTF-8 is refused (400) before the transaction, the security policy or
     # routing try to decode it.

@@ -7,6 +7,9 @@ process died between commit and send, or the broker lost a message it had been g
 """
 
 import logging
+import os
+import threading
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
@@ -75,16 +78,65 @@ def dispatch_fast_path(pending):
         log.warning("outbox fast path stopped after %d of %d messages (%s); the relay will send the rest",
                     len(sent), len(pending), exc)
     if sent:
-        try:
-            _note_dispatched(rt.session_factory, sent)
-        except Exception:
-            log.exception("could not mark outbox rows %s dispatched; the relay may send them again", sent)
+        _notes.add(rt.session_factory, sent)
+
+
+class DispatchNotes:
+    """The fast path's "dispatched" notes, written by one thread per process, many rows per
+    transaction: the request (or actor) that committed does not wait for them.
+
+    A note lost (the process died, the database refused) only means the relay sends that
+    message once more, which every actor tolerates (at-least-once delivery); the relay leaves
+    rows alone for ``portal.outbox_relay_after`` seconds, far longer than a note takes.
+    """
+
+    def __init__(self):
+        self._pending = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._writing = False
+        self._pid = None
+
+    def add(self, session_factory, ids):
+        with self._lock:
+            self._pending.setdefault(session_factory, []).extend(ids)
+            if self._pid != os.getpid():  # first use in this process (or a forked child)
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="outbox-dispatch-notes", daemon=True).start()
+            self._wake.notify_all()
+
+    def wait_written(self, timeout=5.0):
+        """Until every note added so far is written (for tests: notes land a moment after the commit)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._pending or self._writing:
+                if not self._wake.wait(deadline - time.monotonic()):
+                    return False
+        return True
+
+    def _run(self):
+        while True:
+            with self._lock:
+                while not self._pending:
+                    self._wake.wait()
+                batches, self._pending = self._pending, {}
+                self._writing = True
+            for session_factory, ids in batches.items():
+                try:
+                    _note_dispatched(session_factory, ids)
+                except Exception:
+                    log.exception("could not mark %d outbox rows dispatched; the relay may send them again", len(ids))
+            with self._lock:
+                self._writing = False
+                self._wake.notify_all()
+
+
+_notes = DispatchNotes()
+wait_for_dispatch_notes = _notes.wait_written
 
 
 def _note_dispatched(session_factory, ids):
-    # A plain session without waiting for the disk: the request (or actor) that committed is
-    # still waiting for this. Were the note lost in a crash, the relay would send the
-    # messages once more, which every actor tolerates (at-least-once delivery).
+    # Without waiting for the disk: a note lost in a crash costs one more send, nothing else.
     with session_factory() as db, db.begin():
         if db.get_bind().dialect.name == "postgresql":
             db.execute(text("SET LOCAL synchronous_commit TO OFF"))

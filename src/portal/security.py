@@ -13,16 +13,17 @@ admin) and ``admin:<area>`` for the admin areas (super-admin has all).
 """
 
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 
 from pyramid.csrf import SessionCSRFStoragePolicy, check_csrf_token
 from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from .models.admin import AdminSession
-from .models.identity import ApiToken
+from .models.identity import ApiToken, UserStatus, WeChatUser
 from .models.meta import utcnow
 
 ADMIN_COOKIE = "portal_admin"
@@ -58,18 +59,53 @@ def wechat_token(request):
     return None, None
 
 
+@dataclass(frozen=True)
+class WeChatIdentity:
+    """The WeChat user calling, read as plain columns in one query: every API request pays for
+    it, and ORM objects for the token and the user would cost more than the query itself.
+    Views that need the user itself ask for ``request.wechat_user``."""
+
+    token_id: int
+    user_id: int
+    is_active: bool
+    is_staff: bool
+    #: WeChatUser.data_version: the key of the user's cached lists.
+    data_version: int
+
+
+# Built once: on every request, building the statement would cost as much as running it.
+_TOKEN = (
+    select(
+        ApiToken.id, ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
+        WeChatUser.status, WeChatUser.is_staff, WeChatUser.data_version,
+    )
+    .join(WeChatUser, WeChatUser.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+_ADMIN_SESSION = select(AdminSession).where(AdminSession.token_hash == bindparam("token_hash"))
+
+
 def _wechat(request):
-    """The ApiToken (with its user) authenticating this request, or None."""
+    """The WeChatIdentity of this request's API token, or None."""
     token, _ = wechat_token(request)
     if token is None:
         return None
     now = utcnow()
-    record = request.dbsession.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if record is None or record.revoked_at is not None or record.expires_at <= now:
+    row = request.dbsession.execute(_TOKEN, {"token_hash": token_hash(token)}).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
-    if record.last_used_at is None or now - record.last_used_at > TOUCH_EVERY:
-        record.last_used_at = now
-    return record
+    if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
+        request.dbsession.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return WeChatIdentity(
+        token_id=row.id, user_id=row.user_id, is_active=row.status is UserStatus.active, is_staff=row.is_staff,
+        data_version=row.data_version,
+    )
+
+
+def _wechat_user(request):
+    """The calling WeChatUser (an ORM object), for views that show or change it."""
+    identity = request.wechat_identity
+    return None if identity is None else request.dbsession.get(WeChatUser, identity.user_id)
 
 
 def _admin(request):
@@ -78,7 +114,7 @@ def _admin(request):
     if not token:
         return None
     now = utcnow()
-    record = request.dbsession.scalar(select(AdminSession).where(AdminSession.token_hash == token_hash(token)))
+    record = request.dbsession.scalar(_ADMIN_SESSION, {"token_hash": token_hash(token)})
     if record is None or record.revoked_at is not None or record.expires_at <= now or not record.admin.is_active:
         return None
     if now - record.last_seen_at > TOUCH_EVERY:
@@ -90,13 +126,13 @@ class SecurityPolicy:
     def identity(self, request):
         if request.path_info.startswith("/admin"):
             return request.admin_session
-        return request.api_token
+        return request.wechat_identity
 
     def authenticated_userid(self, request):
         identity = self.identity(request)
         if isinstance(identity, AdminSession):
             return f"admin:{identity.admin_id}"
-        if isinstance(identity, ApiToken):
+        if isinstance(identity, WeChatIdentity):
             return f"wechat:{identity.user_id}"
         return None
 
@@ -108,12 +144,12 @@ class SecurityPolicy:
             area = permission.partition(":")[2]
             return Allowed("area") if not area or session.admin.may(area) else Denied("area")
         if permission in ("wechat", "staff"):
-            token = request.api_token
-            if token is None:
+            identity = request.wechat_identity
+            if identity is None:
                 return Denied("not logged in")
-            if not token.user.is_active:
+            if not identity.is_active:
                 return Denied("account disabled")
-            if permission == "staff" and not token.user.is_staff:
+            if permission == "staff" and not identity.is_staff:
                 return Denied("not staff")
             return Allowed(permission)
         return Denied(f"unknown permission {permission}")
@@ -147,5 +183,6 @@ def includeme(config):
     # (JSON API views do: they authenticate by bearer token or check X-CSRF-Token above).
     config.set_default_csrf_options(require_csrf=True)
     config.set_security_policy(SecurityPolicy())
-    config.add_request_method(_wechat, "api_token", reify=True)
+    config.add_request_method(_wechat, "wechat_identity", reify=True)
+    config.add_request_method(_wechat_user, "wechat_user", reify=True)
     config.add_request_method(_admin, "admin_session", reify=True)

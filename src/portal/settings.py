@@ -40,6 +40,8 @@ DEFAULTS = {
     "portal.wechat_open_url": "https://open.weixin.qq.com",
     "portal.http_connect_timeout": "3.05",
     "portal.http_read_timeout": "10",
+    # Presented lists (a driver's bookings, …) kept per web process (portal.caching), a few kB each.
+    "portal.list_cache_size": "2000",
 }
 
 

@@ -37,6 +37,7 @@ def _check(session_factory, check_id):
 
 
 def _outbox_rows(session_factory):
+    assert outbox.wait_for_dispatch_notes()
     with Transaction(session_factory) as db:
         rows = db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         db.expunge_all()

@@ -25,7 +25,7 @@ def request_check(request):
 
 
 def staff_only(request):
-    return {"staff": request.api_token.user_id}
+    return {"staff": request.wechat_identity.user_id}
 
 
 def build_app(settings):

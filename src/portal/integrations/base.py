@@ -9,8 +9,10 @@ import json
 import logging
 import re
 import time
+from urllib.parse import urlsplit
 
 import requests
+from requests.utils import resolve_proxies
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +86,17 @@ class InstrumentedSession(requests.Session):
         super().__init__()
         self.system = system
         self.timeout = timeout
+        self._proxies = {}
 
     def send(self, request, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        if "proxies" not in kwargs:
+            # requests reads the proxy environment on every call; per host once is enough.
+            origin = urlsplit(request.url)[:2]
+            if origin not in self._proxies:
+                self._proxies[origin] = resolve_proxies(request, self.proxies, self.trust_env)
+            kwargs["proxies"] = self._proxies[origin]
         started = time.monotonic()
         try:
             response = super().send(request, **kwargs)

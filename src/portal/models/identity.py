@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Enum, FetchedValue, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import BigId, Base, UTCDateTime, utcnow
@@ -38,6 +38,9 @@ class WeChatUser(Base):
     first_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     login_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Changes with everything the user's own lists show (their bookings, …): kept by database
+    #: triggers (migration 0005), never written here. Cached answers key on it (portal.caching).
+    data_version: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(), server_onupdate=FetchedValue())
 
     @property
     def is_active(self):

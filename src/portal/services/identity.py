@@ -99,8 +99,8 @@ def login_with_miniprogram(db, platform, js_code):
     return (user, *issue_token(db, user, "miniprogram", session_key=result.get("session_key")))
 
 
-def revoke_token(record):
-    record.revoked_at = utcnow()
+def revoke_token(db, token_id):
+    db.get(ApiToken, token_id).revoked_at = utcnow()
 
 
 def set_display_name(user, name):

@@ -138,15 +138,17 @@ def _today():
 # -- 人员信息登记 -------------------------------------------------------------------------------
 
 
-def driver_of(db, user):
-    return db.scalar(select(Driver).where(Driver.user_id == user.id))
+def driver_of(db, user_id):
+    return db.scalar(select(Driver).where(Driver.user_id == user_id))
 
 
-def require_driver(db, user):
-    driver = driver_of(db, user)
+def require_driver(db, user_id):
+    driver = driver_of(db, user_id)
     if driver is None:
         raise LogisticsError("driver_required", "请先完成人员信息登记", status=409)
     return driver
+
+
 
 
 def save_driver(db, user, data):
@@ -181,7 +183,7 @@ def save_driver(db, user, data):
         fields.update(escort_name=None, escort_id_card_no=None, escort_qualification_no=None, escort_qualification_expires_on=None)
     form.done()
 
-    driver = driver_of(db, user) or Driver(user_id=user.id)
+    driver = driver_of(db, user.id) or Driver(user_id=user.id)
     for name, value in fields.items():
         setattr(driver, name, value)
     driver.mark_pending()

@@ -2,20 +2,13 @@
 
 import logging
 
-from openapi_core.deserializing.exceptions import DeserializeError
-from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
-from openapi_core.templating.paths.exceptions import OperationNotFound, PathError
-from openapi_core.validation.request.exceptions import (
-    MissingRequestBodyError,
-    ParameterValidationError,
-    RequestBodyValidationError,
-    SecurityValidationError,
-)
 from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFToken, PredicateMismatch
 from pyramid.httpexceptions import HTTPBadRequest, HTTPException, HTTPFound, HTTPMethodNotAllowed
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
+
+from portal.contract import NoCredentials, NotInDocument, ParameterProblem
 
 from .api import error_response
 from .api.le_events import check_signature
@@ -67,10 +60,10 @@ def forbidden(exc, request):
     if exc.content_type == "application/json":
         return exc  # a view's own refusal (api_error), already explained
     if _is_api(request):
-        token = request.api_token
-        if token is None:
+        identity = request.wechat_identity
+        if identity is None:
             return error_response(401, "unauthenticated", "请先登录")
-        if not token.user.is_active:
+        if not identity.is_active:
             return error_response(403, "account_disabled", "您的账号已被停用，如有疑问请联系管理员")
         return error_response(403, "forbidden", "您没有权限执行此操作")
     if request.path_info.startswith("/admin"):
@@ -78,8 +71,8 @@ def forbidden(exc, request):
             return HTTPFound(request.route_url("admin.login", _query={"next": request.path_qs}))
         return _page(request, 403, "无权访问", "您的账号没有访问该页面的权限，请联系超级管理员。")
     if request.path_info.startswith("/h5"):
-        token = request.api_token
-        if token is not None and not token.user.is_active:
+        identity = request.wechat_identity
+        if identity is not None and not identity.is_active:
             return _page(request, 403, "账号已停用", "您的账号已被停用，如有疑问请联系管理员。")
         return HTTPFound(request.route_url("wechat.login", _query={"next": request.path_qs}))
     return _page(request, 403, "无权访问", "您没有访问该页面的权限。")
@@ -113,7 +106,8 @@ def method_not_allowed(exc, request):
 
 @exception_view_config(UnicodeDecodeError, renderer="error.html")
 def undecodable_body(exc, request):
-    """A body that is not UTF-8: openapi-core fails while describing it, so it lands here."""
+    """A body that is not UTF-8, read as text by a view. (The body of an /api view is refused
+    before that, by the API contract: see contract_request_refused.)"""
     try:
         request.body.decode("utf-8")
     except UnicodeDecodeError:
@@ -121,11 +115,6 @@ def undecodable_body(exc, request):
     else:
         return internal_error(exc, request)  # not the body's fault
     if _is_api(request):
-        if request.matched_route is not None and request.matched_route.name == "api.le.events":
-            try:
-                check_signature(request)
-            except HTTPException as refusal:
-                return refusal
         return error_response(400, "invalid_json", "请求内容不是有效的 JSON（须为 UTF-8 编码）")
     return _page(request, 400, "请求无效", "提交的内容编码不正确，请返回刷新后重试。")
 
@@ -201,39 +190,37 @@ def _schema_fields(schema_errors, prefix=()):
     return fields
 
 
+_PARAMETER_PROBLEMS = {"missing": "必填", "empty": "格式不正确"}
+_BODY_PROBLEMS = {
+    "missing": "请求内容须为 JSON 对象",
+    "media_type": "请求内容须为 JSON（Content-Type: application/json）",
+    "not_json": "请求内容不是有效的 JSON",
+    "schema": "请求内容须为 JSON 对象",  # when the body itself has the wrong type
+}
+
+
 def _contract_refusal(errors):
-    """(code, message, fields) for what openapi-core found wrong with a request."""
+    """(code, message, fields) for the parameter and body problems portal.contract found."""
     fields, problem = {}, None
     for error in errors:
-        cause = error.__cause__
-        if isinstance(error, ParameterValidationError):
-            if cause is not None and getattr(cause, "schema_errors", None):
-                for path, message in _schema_fields(cause.schema_errors, (error.name,)).items():
-                    fields.setdefault(path, message)
-            elif cause is not None and getattr(cause, "type", None) in _TYPES:  # CastError: "abc" for an integer
-                fields.setdefault(error.name, _TYPES[cause.type])
-            elif cause is not None:
-                fields.setdefault(error.name, "格式不正确")
+        found = {}
+        if isinstance(error, ParameterProblem):
+            if error.kind == "schema":
+                found = _schema_fields(error.schema_errors, (error.name,))
+            elif error.kind == "cast":  # "abc" for an integer
+                found = {error.name: _TYPES[error.cast_to]}
             else:
-                fields.setdefault(error.name, "必填")
-        elif isinstance(error, MissingRequestBodyError):
-            problem = problem or "请求内容须为 JSON 对象"
-        elif isinstance(error, RequestBodyValidationError):
-            if isinstance(cause, MediaTypeNotFound):
-                problem = problem or "请求内容须为 JSON（Content-Type: application/json）"
-            elif isinstance(cause, DeserializeError):
-                problem = problem or "请求内容不是有效的 JSON"
-            elif getattr(cause, "schema_errors", None):
-                if any(not e.path and e.validator == "type" for e in cause.schema_errors):
-                    problem = problem or "请求内容须为 JSON 对象"
-                else:
-                    for path, message in _schema_fields(cause.schema_errors).items():
-                        fields.setdefault(path, message)
-            else:
-                problem = problem or "请求内容不是有效的 JSON"
+                found = {error.name: _PARAMETER_PROBLEMS[error.kind]}
+        # The rest is the body's (BodyProblem).
+        elif error.kind == "not_utf8":
+            # Nothing else is said about such a request: its text cannot even be shown.
+            return "invalid_json", "请求内容不是有效的 JSON（须为 UTF-8 编码）", {}
+        elif error.kind == "schema" and not any(not e.path and e.validator == "type" for e in error.schema_errors):
+            found = _schema_fields(error.schema_errors)
         else:
-            log.warning("unexpected request validation error %r", error)
-            fields.setdefault("body", "不符合接口约定")
+            problem = problem or _BODY_PROBLEMS[error.kind]
+        for path, message in found.items():
+            fields.setdefault(path, message)
     if problem:
         return "invalid_json", problem, fields
     return "invalid", "请求不符合接口约定", fields
@@ -241,16 +228,17 @@ def _contract_refusal(errors):
 
 @exception_view_config(RequestValidationError)
 def contract_request_refused(exc, request):
-    """A request the API contract refuses: 400 in our error shape (401 without credentials)."""
+    """A request the API contract refuses (portal.contract.RequestRefused): 400 in our error shape
+    (401 without credentials, 404/405 for what the document does not have)."""
     log.info("request refused by the API contract on %s %s: %s", request.method, request.path_info, exc)
-    if any(isinstance(error, PathError) for error in exc.errors):
+    if missing := next((error for error in exc.errors if isinstance(error, NotInDocument)), None):
         # A method the document does not have for this path (HEAD on a GET): nothing to check
         # our answer against either.
         request.environ["pyramid_openapi3.validate_response"] = False
-        if any(isinstance(error, OperationNotFound) for error in exc.errors):
+        if missing.path_documented:
             return _not_allowed(request)
         return error_response(404, "not_found", "请求的资源不存在")
-    if any(isinstance(error, SecurityValidationError) for error in exc.errors):
+    if any(isinstance(error, NoCredentials) for error in exc.errors):
         return error_response(401, "unauthenticated", "请先登录")
     code, message, fields = _contract_refusal(exc.errors)
     if request.matched_route is not None and request.matched_route.name == "api.le.events":

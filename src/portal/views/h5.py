@@ -58,4 +58,5 @@ def h5_home(request):
     area = request.matchdict.get("area")
     if area is not None and area not in AREAS:
         request.response.status = 404
-    return {"user": request.api_token.user, "areas": AREAS, "current": area, "roles": identity.roles(request.api_token.user)}
+    user = request.wechat_user
+    return {"user": user, "areas": AREAS, "current": area, "roles": identity.roles(user)}

@@ -24,6 +24,6 @@ def miniprogram_login(request):
 
 @view_config(route_name="api.auth.logout", request_method="POST", renderer="json", permission="wechat", require_csrf=False, openapi=True)
 def logout(request):
-    identity.revoke_token(request.api_token)
+    identity.revoke_token(request.dbsession, request.wechat_identity.token_id)
     request.session.pop("wechat_token", None)
     return {"ok": True}

@@ -1,7 +1,9 @@
 """智慧物流 for drivers: profile, vehicles, entry reports, bookings, documents, lanes."""
 
+import json
 from datetime import date
 
+from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -113,7 +115,7 @@ def present_order(order):
 
 
 def _driver_binding(request, user):
-    driver = logistics.driver_of(request.dbsession, user)
+    driver = logistics.driver_of(request.dbsession, user.id)
     return None if driver is None else {"id": driver.id, "name": driver.name, "sync": present_sync(driver)}
 
 
@@ -148,12 +150,12 @@ class DriverApi:
     def __init__(self, request):
         self.request = request
         self.db = request.dbsession
-        self.user = request.api_token.user
+        self.user_id = request.wechat_identity.user_id
 
     @property
     def driver(self):
         try:
-            return logistics.require_driver(self.db, self.user)
+            return logistics.require_driver(self.db, self.user_id)
         except logistics.LogisticsError as exc:
             raise _refused(exc) from None
 
@@ -166,12 +168,12 @@ class DriverApi:
     # 人员信息登记
     @view_config(route_name="api.logistics.driver", request_method="GET")
     def get_driver(self):
-        driver = logistics.driver_of(self.db, self.user)
+        driver = logistics.driver_of(self.db, self.user_id)
         return {"driver": present_driver(driver) if driver else None}
 
     @view_config(route_name="api.logistics.driver", request_method="PUT")
     def put_driver(self):
-        driver = self._do(logistics.save_driver, self.db, self.user, json_body(self.request))
+        driver = self._do(logistics.save_driver, self.db, self.request.wechat_user, json_body(self.request))
         return {"driver": present_driver(driver)}
 
     # 车辆信息登记
@@ -227,6 +229,20 @@ class DriverApi:
     @view_config(route_name="api.logistics.bookings", request_method="GET")
     def list_bookings(self):
         limit = _int_param(self.request, "limit", 20, MAX_PAGE)
+        before = _int_param(self.request, "before")
+        status = self.request.params.get("status") or None
+        if status is not None and status not in {s.value for s in BookingStatus}:
+            raise api_error(400, "invalid", "未知的状态", {"status": "未知的状态"})
+        identity = self.request.wechat_identity
+        # The version was read with the token, before the bookings: an answer is never older
+        # than its key.
+        body = self.request.registry["list_cache"].get_or_build(
+            ("bookings", identity.user_id, identity.data_version, limit, before, status),
+            lambda: json.dumps(self._bookings_page(limit, before, status), ensure_ascii=False).encode(),
+        )
+        return Response(body=body, content_type="application/json", charset="utf-8")
+
+    def _bookings_page(self, limit, before, status):
         # Everything present_booking reads, in two queries instead of one per booking.
         query = (
             select(Booking)
@@ -237,11 +253,9 @@ class DriverApi:
                 selectinload(Booking.stock_checks),
             )
         )
-        if before := _int_param(self.request, "before"):
+        if before:
             query = query.where(Booking.id < before)
-        if status := self.request.params.get("status"):
-            if status not in {s.value for s in BookingStatus}:
-                raise api_error(400, "invalid", "未知的状态", {"status": "未知的状态"})
+        if status:
             query = query.where(Booking.status == BookingStatus(status))
         bookings = self.db.scalars(query.order_by(Booking.id.desc()).limit(limit)).all()
         return {

@@ -28,13 +28,13 @@ def present_me(request, user):
 
 @view_config(route_name="api.me", request_method="GET", renderer="json", permission="wechat", require_csrf=False, openapi=True)
 def me(request):
-    return present_me(request, request.api_token.user)
+    return present_me(request, request.wechat_user)
 
 
 @view_config(route_name="api.me", request_method="PATCH", renderer="json", permission="wechat", require_csrf=False, openapi=True)
 def update_me(request):
     body = json_body(request)
-    user = request.api_token.user
+    user = request.wechat_user
     if "display_name" in body:
         value = body["display_name"]
         try:
