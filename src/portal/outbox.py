@@ -114,13 +114,18 @@ class DispatchNotes:
                     return False
         return True
 
+    #: How long a note waits for others to share its transaction (under load, dozens do).
+    GATHER_SECONDS = 0.02
+
     def _run(self):
         while True:
             with self._lock:
                 while not self._pending:
                     self._wake.wait()
-                batches, self._pending = self._pending, {}
                 self._writing = True
+            time.sleep(self.GATHER_SECONDS)
+            with self._lock:
+                batches, self._pending = self._pending, {}
             for session_factory, ids in batches.items():
                 try:
                     _note_dispatched(session_factory, ids)

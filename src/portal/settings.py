@@ -40,7 +40,8 @@ DEFAULTS = {
     "portal.wechat_open_url": "https://open.weixin.qq.com",
     "portal.http_connect_timeout": "3.05",
     "portal.http_read_timeout": "10",
-    # Presented lists (a driver's bookings, …) kept per web process (portal.caching), a few kB each.
+    # Presented lists (a driver's bookings, …) kept per web process (portal.caching), a few kB
+    # each; 0 turns the cache off.
     "portal.list_cache_size": "2000",
 }
 

@@ -4,8 +4,12 @@ whoever writes it, moves the version (migration 0005's triggers), so no answer i
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from sqlalchemy import event, text
 
+from portal.caching import VersionedCache
+from portal.cli import alembic_config
 from portal.models.meta import utcnow
 from portal.services import logistics
 
@@ -110,3 +114,49 @@ def test_versions_come_from_one_sequence_and_only_grow(db, driver):
     }, logistics.Policy.from_settings({}))
     db.flush()
     assert _version(db, driver) > _version(db, other)
+
+
+def test_the_embedded_default_keeps_versions_with_sqlite_triggers(tmp_path):
+    url = f"sqlite:///{tmp_path / 'portal.sqlite'}"
+    command.upgrade(alembic_config({"sqlalchemy.url": url}), "head")
+    engine = sa.create_engine(url)
+    version = "SELECT data_version FROM wechat_users WHERE id = 1"
+    with engine.begin() as db:
+        db.execute(text("""INSERT INTO wechat_users (id, display_name, status, is_staff, first_login_at, last_login_at, login_count)
+                           VALUES (1, '司机', 'active', 0, '2026-11-26', '2026-11-26', 1), (2, '司机', 'active', 0, '2026-11-26', '2026-11-26', 1)"""))
+        for user in (1, 2):
+            db.execute(text("""INSERT INTO drivers (id, user_id, name, id_card_no, mobile, licence_no, qualification_no,
+                                   qualification_expires_on, created_at, updated_at, sync_state)
+                               VALUES (:u, :u, '司机', 'x', '13800000000', 'L', 'Q', '2030-01-01', '2026-11-26', '2026-11-26', 'synced')"""),
+                       {"u": user})
+        db.execute(text("INSERT INTO products (code, name, threshold_kg, active) VALUES ('NAOH32', '32%液碱', 0, 1)"))
+        db.execute(text("""INSERT INTO vehicles (id, driver_id, plate_no, trailer_no, tank_capacity_kg, approved_products,
+                               transport_permit_no, tank_inspection_expires_on, active, created_at, sync_state)
+                           VALUES (1, 1, '闽A12345', '闽A1234挂', 30000, '["NAOH32"]', 'P', '2030-01-01', 1, '2026-11-26', 'synced')"""))
+        before = db.scalar(text(version))
+        db.execute(text("""INSERT INTO bookings (id, driver_id, vehicle_id, product_code, kind, quantity_kg, planned_arrival_at,
+                               status, reserved_kg, le_state, created_at, sync_state)
+                           VALUES (1, 1, 1, 'NAOH32', 'pickup', 1000, '2026-11-27', 'checking', 0, 'none', '2026-11-26', 'pending')"""))
+        steps = [db.scalar(text(version))]
+        for change in (
+            "INSERT INTO stock_checks (booking_id, created_at, sync_state) VALUES (1, '2026-11-26', 'pending')",
+            "UPDATE stock_checks SET sync_state = 'synced'",
+            "UPDATE bookings SET status = 'registered'",
+            "UPDATE vehicles SET plate_no = '闽A54321'",
+            "UPDATE products SET name = '液碱'",
+        ):
+            db.execute(text(change))
+            steps.append(db.scalar(text(version)))
+        db.execute(text("UPDATE vehicles SET tank_capacity_kg = 1"))
+        assert db.scalar(text(version)) == steps[-1]
+        assert db.scalar(text("SELECT data_version FROM wechat_users WHERE id = 2")) == 0  # not theirs
+    assert before < steps[0] < steps[1] < steps[2] < steps[3] < steps[4] < steps[5]
+    engine.dispose()
+
+
+def test_a_cache_of_size_zero_builds_every_answer():
+    built = []
+    cache = VersionedCache(0)
+    for _ in range(2):
+        assert cache.get_or_build("key", lambda: built.append(1) or b"answer") == b"answer"
+    assert len(built) == 2

@@ -257,10 +257,14 @@ def remove_vehicle(db, vehicle):
     outbox.defer(db, _actors()[0].sync_vehicle, vehicle.id)
 
 
-def vehicle_of(db, driver, vehicle_id):
-    vehicle = db.get(Vehicle, vehicle_id)
+def _check_own_vehicle(vehicle, driver):
     if vehicle is None or vehicle.driver_id != driver.id or not vehicle.active:
         raise LogisticsError("not_found", "车辆不存在", status=404)
+
+
+def vehicle_of(db, driver, vehicle_id):
+    vehicle = db.get(Vehicle, vehicle_id)
+    _check_own_vehicle(vehicle, driver)
     return vehicle
 
 
@@ -308,8 +312,12 @@ def create_booking(db, driver, data, policy, now=None):
         form.errors["planned_arrival_at"] = f"只能登记 {policy.max_days_ahead} 天内的到厂计划"
     form.done()
 
-    vehicle = vehicle_of(db, driver, vehicle_id)
-    product = db.get(Product, product_code)
+    # Vehicle and product in one query: a round trip less on every booking.
+    row = db.execute(
+        select(Vehicle, Product).outerjoin(Product, Product.code == product_code).where(Vehicle.id == vehicle_id)
+    ).first()
+    vehicle, product = row if row is not None else (None, None)
+    _check_own_vehicle(vehicle, driver)
     if product is None or not product.active:
         raise LogisticsError("invalid", "该品名不可登记", {"product_code": "未知或已停用的品名"})
     arrival_day = planned.astimezone(SHANGHAI).date()

@@ -20,62 +20,74 @@ down_revision = '0004'
 branch_labels = None
 depends_on = None
 
-#: The users whose lists show a booking, a stock check, a vehicle, a product.
-OWNER_OF_BOOKING = "SELECT user_id FROM drivers WHERE id = NEW.driver_id"
-OWNER_OF_CHECK = "SELECT d.user_id FROM drivers d JOIN bookings b ON b.driver_id = d.id WHERE b.id = NEW.booking_id"
-OWNER_OF_VEHICLE = "SELECT user_id FROM drivers WHERE id = NEW.driver_id"
-BOOKERS_OF_PRODUCT = "SELECT d.user_id FROM drivers d JOIN bookings b ON b.driver_id = d.id WHERE b.product_code = NEW.code"
-
 PG_BUMP = "UPDATE wechat_users SET data_version = nextval('wechat_users_data_version_seq') WHERE id IN"
 SQLITE_BUMP = "UPDATE wechat_users SET data_version = (SELECT max(data_version) + 1 FROM wechat_users) WHERE id IN"
 
 
-def _pg_function(name, owners):
-    return f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN {PG_BUMP} ({owners}); RETURN NULL; END $$"""
+def _pg_trigger(table, event, owners):
+    """A statement-level trigger: one bump per user however many rows a statement writes (an
+    operator's bulk UPDATE, a data load). ``owners`` selects user ids from the transition table
+    ``changed`` (and ``before`` for updates)."""
+    name = f"{table}_{event.lower()}_bump_data_version"
+    referencing = "NEW TABLE AS changed" + (" OLD TABLE AS before" if event == "UPDATE" else "")
+    return [
+        f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN {PG_BUMP} ({owners}); RETURN NULL; END $$""",
+        f"""CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing}
+        FOR EACH STATEMENT EXECUTE FUNCTION {name}()""",
+    ]
 
+
+#: The users whose lists show the changed bookings, stock checks, vehicles (plate numbers) and
+#: products (names).
+BOOKING_OWNERS = "SELECT d.user_id FROM drivers d JOIN changed c ON c.driver_id = d.id"
+CHECK_OWNERS = "SELECT d.user_id FROM drivers d JOIN bookings b ON b.driver_id = d.id JOIN changed c ON c.booking_id = b.id"
+RENAMED_VEHICLE_OWNERS = (
+    "SELECT d.user_id FROM drivers d JOIN changed c ON c.driver_id = d.id JOIN before o ON o.id = c.id"
+    " WHERE o.plate_no IS DISTINCT FROM c.plate_no OR o.trailer_no IS DISTINCT FROM c.trailer_no"
+)
+RENAMED_PRODUCT_BOOKERS = (
+    "SELECT d.user_id FROM drivers d JOIN bookings b ON b.driver_id = d.id JOIN changed c ON c.code = b.product_code"
+    " JOIN before o ON o.code = c.code WHERE o.name IS DISTINCT FROM c.name"
+)
 
 POSTGRESQL = [
     "CREATE SEQUENCE wechat_users_data_version_seq",
     "ALTER TABLE wechat_users ADD COLUMN data_version bigint NOT NULL DEFAULT nextval('wechat_users_data_version_seq')",
-    _pg_function("bump_data_version_of_booking", OWNER_OF_BOOKING),
-    _pg_function("bump_data_version_of_check", OWNER_OF_CHECK),
-    _pg_function("bump_data_version_of_vehicle", OWNER_OF_VEHICLE),
-    _pg_function("bump_data_version_of_product", BOOKERS_OF_PRODUCT),
-    """CREATE TRIGGER bookings_bump_data_version AFTER INSERT OR UPDATE ON bookings
-    FOR EACH ROW EXECUTE FUNCTION bump_data_version_of_booking()""",
-    """CREATE TRIGGER stock_checks_bump_data_version AFTER INSERT OR UPDATE ON stock_checks
-    FOR EACH ROW EXECUTE FUNCTION bump_data_version_of_check()""",
-    """CREATE TRIGGER vehicles_bump_data_version AFTER UPDATE OF plate_no, trailer_no ON vehicles
-    FOR EACH ROW WHEN (OLD.plate_no IS DISTINCT FROM NEW.plate_no OR OLD.trailer_no IS DISTINCT FROM NEW.trailer_no)
-    EXECUTE FUNCTION bump_data_version_of_vehicle()""",
-    """CREATE TRIGGER products_bump_data_version AFTER UPDATE OF name ON products
-    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name)
-    EXECUTE FUNCTION bump_data_version_of_product()""",
+    *_pg_trigger("bookings", "INSERT", BOOKING_OWNERS),
+    *_pg_trigger("bookings", "UPDATE", BOOKING_OWNERS),
+    *_pg_trigger("stock_checks", "INSERT", CHECK_OWNERS),
+    *_pg_trigger("stock_checks", "UPDATE", CHECK_OWNERS),
+    *_pg_trigger("vehicles", "UPDATE", RENAMED_VEHICLE_OWNERS),
+    *_pg_trigger("products", "UPDATE", RENAMED_PRODUCT_BOOKERS),
 ]
+
+#: SQLite (the embedded default) has row triggers only.
+#: The user of the row's driver (a booking's, a vehicle's).
+OWNER_OF_ROW = "SELECT user_id FROM drivers WHERE id = NEW.driver_id"
+OWNER_OF_CHECK = "SELECT d.user_id FROM drivers d JOIN bookings b ON b.driver_id = d.id WHERE b.id = NEW.booking_id"
+BOOKERS_OF_PRODUCT = "SELECT d.user_id FROM drivers d JOIN bookings b ON b.driver_id = d.id WHERE b.product_code = NEW.code"
 
 SQLITE = [
     "ALTER TABLE wechat_users ADD COLUMN data_version bigint NOT NULL DEFAULT 0",
-    f"CREATE TRIGGER bookings_insert_bump_data_version AFTER INSERT ON bookings BEGIN {SQLITE_BUMP} ({OWNER_OF_BOOKING}); END",
-    f"CREATE TRIGGER bookings_update_bump_data_version AFTER UPDATE ON bookings BEGIN {SQLITE_BUMP} ({OWNER_OF_BOOKING}); END",
+    f"CREATE TRIGGER bookings_insert_bump_data_version AFTER INSERT ON bookings BEGIN {SQLITE_BUMP} ({OWNER_OF_ROW}); END",
+    f"CREATE TRIGGER bookings_update_bump_data_version AFTER UPDATE ON bookings BEGIN {SQLITE_BUMP} ({OWNER_OF_ROW}); END",
     f"CREATE TRIGGER stock_checks_insert_bump_data_version AFTER INSERT ON stock_checks BEGIN {SQLITE_BUMP} ({OWNER_OF_CHECK}); END",
     f"CREATE TRIGGER stock_checks_update_bump_data_version AFTER UPDATE ON stock_checks BEGIN {SQLITE_BUMP} ({OWNER_OF_CHECK}); END",
     f"""CREATE TRIGGER vehicles_bump_data_version AFTER UPDATE OF plate_no, trailer_no ON vehicles
     WHEN OLD.plate_no IS NOT NEW.plate_no OR OLD.trailer_no IS NOT NEW.trailer_no
-    BEGIN {SQLITE_BUMP} ({OWNER_OF_VEHICLE}); END""",
+    BEGIN {SQLITE_BUMP} ({OWNER_OF_ROW}); END""",
     f"""CREATE TRIGGER products_bump_data_version AFTER UPDATE OF name ON products WHEN OLD.name IS NOT NEW.name
     BEGIN {SQLITE_BUMP} ({BOOKERS_OF_PRODUCT}); END""",
 ]
 
+_PG_TRIGGERS = [
+    ("bookings", "insert"), ("bookings", "update"), ("stock_checks", "insert"), ("stock_checks", "update"),
+    ("vehicles", "update"), ("products", "update"),
+]
 POSTGRESQL_DROP = [
-    "DROP TRIGGER products_bump_data_version ON products",
-    "DROP TRIGGER vehicles_bump_data_version ON vehicles",
-    "DROP TRIGGER stock_checks_bump_data_version ON stock_checks",
-    "DROP TRIGGER bookings_bump_data_version ON bookings",
-    "DROP FUNCTION bump_data_version_of_product()",
-    "DROP FUNCTION bump_data_version_of_vehicle()",
-    "DROP FUNCTION bump_data_version_of_check()",
-    "DROP FUNCTION bump_data_version_of_booking()",
+    *(f"DROP TRIGGER {t}_{e}_bump_data_version ON {t}" for t, e in _PG_TRIGGERS),
+    *(f"DROP FUNCTION {t}_{e}_bump_data_version()" for t, e in _PG_TRIGGERS),
     "ALTER TABLE wechat_users DROP COLUMN data_version",
     "DROP SEQUENCE wechat_users_data_version_seq",
 ]
