@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import object_session
 
@@ -138,8 +138,12 @@ def _today():
 # -- 人员信息登记 -------------------------------------------------------------------------------
 
 
+# Built once: every driver request asks it, and building it costs as much as running it.
+_DRIVER_OF = select(Driver).where(Driver.user_id == bindparam("user_id"))
+
+
 def driver_of(db, user_id):
-    return db.scalar(select(Driver).where(Driver.user_id == user_id))
+    return db.scalar(_DRIVER_OF, {"user_id": user_id})
 
 
 def require_driver(db, user_id):
