@@ -1,7 +1,10 @@
 """Bearer tokens, disabled users, staff-only endpoints and the H5 cookie with CSRF."""
 
+from datetime import timedelta
+
 import pytest
 
+from portal.models.meta import utcnow
 from portal.services import identity
 
 from ..support import factories
@@ -72,3 +75,14 @@ def test_me_reports_roles_and_validates_changes(testapp, db):
 
 def test_unknown_api_paths_are_json_404s(testapp):
     assert testapp.get("/api/nothing", status=404).json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("ago, touched", [(timedelta(hours=1), True), (timedelta(minutes=1), False)])
+def test_a_token_notes_its_use_at_most_every_five_minutes(testapp, db, ago, touched):
+    user = factories.wechat_user(db)
+    token, record = identity.issue_token(db, user, "miniprogram")
+    record.last_used_at = before = utcnow() - ago
+    db.flush()
+    testapp.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    db.refresh(record)
+    assert (record.last_used_at > before) is touched
