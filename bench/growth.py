@@ -20,8 +20,6 @@ from harness import PRODUCTION_INI, Growth, Processes, alternate, drop_database,
 SMALL_DATABASE, LARGE_DATABASE = "portal_bench_growth_small", "portal_bench_growth_large"
 SMALL = 1000
 CONNECTIONS = 1
-#: More, shorter turns than elsewhere: the medians must see through other load on the machine.
-ROUNDS = 5
 
 PAGES = {
     "driver list": ("/api/logistics/bookings", "driver's GET /api/logistics/bookings (20 of theirs)"),
@@ -70,7 +68,7 @@ def run(rss, duration, large):
                 for url in urls.values():
                     _check(url)
                     _load(url)(2)  # warm: connections, caches, the planner's statistics
-                loads = alternate({size: _load(url) for size, url in urls.items()}, duration=duration, rounds=ROUNDS)
+                loads = alternate({size: _load(url) for size, url in urls.items()}, duration=duration)
                 results.append(Growth(name, what, SMALL, rows, loads["small"], loads["large"], target=1.5))
     finally:
         engine.dispose()

@@ -281,11 +281,17 @@ def wrk(url, script, *, duration, env=None, connections=WRK_CONNECTIONS, threads
     return load
 
 
-def alternate(runs, *, duration, rounds=3):
+#: Slices per target in ``alternate``.
+ROUNDS = 5
+
+
+def alternate(runs, *, duration, rounds=ROUNDS):
     """Measure several targets in turns (A B A B …) so that a change in the machine's other load
     falls on all of them alike; ``runs`` maps a label to ``fn(seconds) -> Load``. Each label
     gets ``rounds`` slices of ``duration / rounds`` seconds: throughput is their mean, each
-    percentile the median of the slices'."""
+    percentile the median of the slices'. Each slice opens its connections afresh, and the
+    kernel spreads them over the server's worker processes by chance (eight may land six and
+    two): five slices average that out on both sides."""
     slices = {label: [] for label in runs}
     seconds = max(1, round(duration / rounds))
     for _ in range(rounds):

@@ -19,7 +19,7 @@ import growth
 import pipeline
 import read_path
 import write_path
-from harness import BENCH, DRAMATIQ, GUNICORN, WRK_CONNECTIONS, WRK_THREADS, PeakRss, machine
+from harness import BENCH, DRAMATIQ, GUNICORN, ROUNDS, WRK_CONNECTIONS, WRK_THREADS, PeakRss, machine
 
 RESULTS = BENCH / "RESULTS.md"
 #: RESULTS.md between these markers is generated; the commentary around it is kept.
@@ -65,7 +65,7 @@ def render(facts, comparisons, growths, generated, memory, args, elapsed):
         small, large = growths[0].small_rows, growths[0].large_rows
         lines += [
             f"Growth: {small:,} → {large:,} bookings over 1000 drivers ({large - small:,} rows generated in {generated:.0f} s); "
-            f"load `wrk -t1 -c{growth.CONNECTIONS}`, {growth.ROUNDS} turns per size.",
+            f"load `wrk -t1 -c{growth.CONNECTIONS}`, {ROUNDS} turns per size.",
             "",
             f"| page | what | p50 at {small:,} | p50 at {large:,} | p99 at {small:,} / {large:,} | req/s at {small:,} / {large:,} | p50 ratio | target | met |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",

@@ -3,6 +3,7 @@
 import os
 
 from pyramid.config import Configurator
+from pyramid.renderers import JSON
 from pyramid.tweens import INGRESS
 
 from .settings import from_environment
@@ -20,6 +21,10 @@ def make_config(settings, environ=None):
     # One transaction per request (pyramid_tm), retried on conflicts (pyramid_retry),
     # and request.dbsession joined to it.
     config.include("portal.db")
+
+    # JSON answers compact and in UTF-8 (Chinese text as itself, not \uXXXX escapes): a page of
+    # bookings is a fifth smaller on the wire.
+    config.add_renderer("json", JSON(separators=(",", ":"), ensure_ascii=False))
 
     # Server-rendered pages: Jinja2 templates under portal/templates.
     config.include("pyramid_jinja2")

@@ -91,11 +91,16 @@ def _wechat(request):
     if token is None:
         return None
     now = utcnow()
-    row = request.dbsession.execute(_TOKEN, {"token_hash": token_hash(token)}).first()
+    # Columns only: run on the session's connection, without the ORM's execution layer — after
+    # a flush, so that the session's own pending changes (a revoked token) count, as they would.
+    db = request.dbsession
+    db.flush()
+    row = db.connection().execute(_TOKEN, {"token_hash": token_hash(token)}).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
-        request.dbsession.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        # Through the session, which marks the transaction as changed: it commits, not rolls back.
+        db.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return WeChatIdentity(
         token_id=row.id, user_id=row.user_id, is_active=row.status is UserStatus.active, is_staff=row.is_staff,
         data_version=row.data_version,

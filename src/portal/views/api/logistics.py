@@ -1,8 +1,8 @@
 """智慧物流 for drivers: profile, vehicles, entry reports, bookings, documents, lanes."""
 
-import json
 from datetime import date
 
+from pyramid.renderers import render
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
@@ -238,7 +238,7 @@ class DriverApi:
         # than its key.
         body = self.request.registry["list_cache"].get_or_build(
             ("bookings", identity.user_id, identity.data_version, limit, before, status),
-            lambda: json.dumps(self._bookings_page(limit, before, status), ensure_ascii=False).encode(),
+            lambda: render("json", self._bookings_page(limit, before, status), self.request).encode(),
         )
         return Response(body=body, content_type="application/json", charset="utf-8")
 
