@@ -34,7 +34,6 @@ class VersionedCache:
         return body
 
 
-
 def includeme(config):
     size = number(config.get_settings(), "portal.list_cache_size", int)
     config.registry["list_cache"] = VersionedCache(size)
