@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from portal.actors.le import sync_booking
 from portal.db import Transaction
 from portal.integrations.base import TransientError
-from portal.models.logistics import Booking, BookingStatus, Driver, OutboundOrder, Product, StockCheck
+from portal.models.logistics import Booking, BookingStatus, Product, StockCheck
 from portal.models.meta import utcnow
 from portal.models.sync import SyncState
 from portal.services import logistics
