@@ -177,6 +177,17 @@ class Processes:
         stop(child)
         self.children.remove(child)
 
+    def web_pair(self, env, rss):
+        """Our app and the bare baseline app (bench/baseline_app.py), served alike, answering,
+        and watched for their memory: (ours, baseline)."""
+        ours = self.gunicorn("web", PRODUCTION_INI, env)
+        baseline = self.gunicorn("baseline", BENCH / "baseline.ini", {**env, "PYTHONPATH": str(BENCH)})
+        wait_http(ours.url + "/healthz", ours)
+        wait_http(baseline.url + "/read", baseline)
+        rss.watch("web", ours.pid)
+        rss.watch("baseline web", baseline.pid)
+        return ours, baseline
+
 
 def stop(child, timeout=15):
     """Stop one child and its process group; ours only, by its id."""
@@ -298,6 +309,14 @@ def alternate(runs, *, duration, rounds=ROUNDS):
         for label, run in runs.items():
             slices[label].append(run(seconds))
     return {label: combine(loads) for label, loads in slices.items()}
+
+
+def warm_then_alternate(runs, *, duration):
+    """Warm each target for 2 s (imports, connection pools, PostgreSQL's caches), then
+    :func:`alternate`."""
+    for run in runs.values():
+        run(2)
+    return alternate(runs, duration=duration)
 
 
 def combine(loads):

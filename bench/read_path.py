@@ -6,7 +6,7 @@ from urllib.request import Request, urlopen
 
 import baseline_app
 import dataset
-from harness import BENCH, PRODUCTION_INI, Comparison, Processes, alternate, portal_env, wait_http, wrk
+from harness import Comparison, Processes, portal_env, warm_then_alternate, wrk
 
 DATABASE = "portal_bench"
 
@@ -24,18 +24,10 @@ def run(rss, duration):
     env = portal_env(url)
     bearer = {"BENCH_AUTHORIZATION": f"Bearer {dataset.token(1)}"}
     with Processes("read") as processes:
-        ours = processes.gunicorn("web", PRODUCTION_INI, env)
-        baseline = processes.gunicorn("baseline", BENCH / "baseline.ini", {**env, "PYTHONPATH": str(BENCH)})
-        wait_http(ours.url + "/healthz", ours)
-        wait_http(baseline.url + "/read", baseline)
-        rss.watch("web", ours.pid)
-        rss.watch("baseline web", baseline.pid)
+        ours, baseline = processes.web_pair(env, rss)
         page = ours.url + "/api/logistics/bookings"
         check(page, {"Authorization": bearer["BENCH_AUTHORIZATION"]}, lambda body: len(body["bookings"]) == 20)
-        # Warm both (imports, connection pools, PostgreSQL's caches), then measure.
-        wrk(baseline.url + "/read", "get.lua", duration=2)
-        wrk(page, "get.lua", duration=2, env=bearer)
-        loads = alternate({
+        loads = warm_then_alternate({
             "baseline": lambda seconds: wrk(baseline.url + "/read", "get.lua", duration=seconds),
             "ours": lambda seconds: wrk(page, "get.lua", duration=seconds, env=bearer),
         }, duration=duration)

@@ -11,7 +11,7 @@ from portal.models.meta import utcnow
 
 import baseline_app
 import dataset
-from harness import BENCH, PRODUCTION_INI, Comparison, Processes, alternate, clear_redis, portal_env, wait_http, wrk
+from harness import Comparison, Processes, clear_redis, portal_env, warm_then_alternate, wrk
 
 DATABASE = "portal_bench"
 #: Drivers 2–10 have bearer tokens (dataset.seed); driver 1 is the read path's.
@@ -34,16 +34,9 @@ def run(rss, duration):
     clear_redis()
     try:
         with Processes("write") as processes:
-            ours = processes.gunicorn("web", PRODUCTION_INI, env)
-            baseline = processes.gunicorn("baseline", BENCH / "baseline.ini", {**env, "PYTHONPATH": str(BENCH)})
-            wait_http(ours.url + "/healthz", ours)
-            wait_http(baseline.url + "/read", baseline)
-            rss.watch("web", ours.pid)
-            rss.watch("baseline web", baseline.pid)
+            ours, baseline = processes.web_pair(env, rss)
             page = ours.url + "/api/logistics/bookings"
-            wrk(baseline.url + "/write", "post.lua", duration=2, env=base_env)
-            wrk(page, "post_many.lua", duration=2, env=ours_env)
-            loads = alternate({
+            loads = warm_then_alternate({
                 "baseline": lambda seconds: wrk(baseline.url + "/write", "post.lua", duration=seconds, env=base_env),
                 "ours": lambda seconds: wrk(page, "post_many.lua", duration=seconds, env=ours_env),
             }, duration=duration)

@@ -136,6 +136,12 @@ def test_le_times_outside_years_1000_to_2999_are_refused_by_the_contract(testapp
     assert refused["error"]["fields"] == {"occurred_at": "格式不正确"}
 
 
+def test_an_le_time_the_contract_allows_but_python_cannot_read_is_a_422(testapp, settings):
+    # RFC 3339 allows a lowercase "t" and "z"; datetime.fromisoformat does not.
+    refused = _post_event(testapp, settings, _event("lane.changed", "2026-11-26t09:00:00z", code="L1"), 422)
+    assert refused["error"]["fields"] == {"occurred_at": "须为带时区的 ISO 8601 时间"}
+
+
 def test_an_order_event_without_driver_or_product_is_ignored(testapp, settings, db):
     driver = factories.driver(db)
     for data in ({"order_no": "SO9"}, {"order_no": "SO9", "driver_id": driver.id}):

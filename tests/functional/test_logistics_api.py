@@ -164,3 +164,19 @@ def test_booking_lists_page_by_keyset(testapp, db, driver_user):
     second = testapp.get("/api/logistics/bookings", {"limit": 2, "before": first["next_before"]}, headers=auth).json
     assert [b["id"] for b in second["bookings"]] == [ids[2], ids[1]]
     testapp.get("/api/logistics/bookings", {"limit": "x"}, headers=auth, status=400)
+
+
+def test_a_changed_or_removed_vehicle_shows_it_is_syncing_again(testapp, db, driver_user):
+    driver = factories.driver(db, driver_user)
+    vehicle = driver.vehicles[0]
+    vehicle.mark_synced("LE-V-1")
+    db.flush()
+    auth = _auth(db, driver_user)
+    changed = testapp.put_json(f"/api/logistics/vehicles/{vehicle.id}", factories.vehicle_payload(trailer_no="闽A4321挂"), headers=auth)
+    assert changed.json["vehicle"]["sync"]["state"] == "pending"
+    vehicle.mark_synced()
+    db.flush()
+    testapp.delete(f"/api/logistics/vehicles/{vehicle.id}", headers=auth)
+    assert vehicle.sync_state.value == "pending" and not vehicle.active
+    actors = db.scalars(select(OutboxMessage.actor_name).order_by(OutboxMessage.id)).all()
+    assert actors[-2:] == ["le.sync_vehicle", "le.sync_vehicle"]

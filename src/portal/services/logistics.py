@@ -153,8 +153,6 @@ def require_driver(db, user_id):
     return driver
 
 
-
-
 def save_driver(db, user, data):
     """Create or update the user's driver profile and sync it to LE."""
     form = Form(data)
@@ -247,6 +245,7 @@ def update_vehicle(db, vehicle, data):
     for name, value in fields.items():
         setattr(vehicle, name, value)
     vehicle.active = True
+    vehicle.mark_pending()
     outbox.defer(db, _actors()[0].sync_vehicle, vehicle.id)
     return vehicle
 
@@ -258,6 +257,7 @@ def remove_vehicle(db, vehicle):
     if active:
         raise LogisticsError("vehicle_in_use", "该车辆有未完成的提送货登记，不能删除", status=409)
     vehicle.active = False
+    vehicle.mark_pending()
     outbox.defer(db, _actors()[0].sync_vehicle, vehicle.id)
 
 
@@ -493,10 +493,6 @@ def _notify_driver(db, booking, policy, topic, detail):
 
 # -- LE events ----------------------------------------------------------------------------------
 
-EVENT_TYPES = {
-    "truck.entered", "loading.started", "truck.loaded", "outbound_order.created", "truck.exited", "lane.changed", "queue.called",
-}
-
 
 def record_le_event(db, event_id, type_, occurred_at, data):
     """Insert the event once; False when this event id was seen before."""
@@ -556,7 +552,7 @@ def _apply_visit(db, type_, data, occurred_at, policy):
         return "ignored"
     status, stamp, message = _VISIT_STEP[type_]
     if booking.status not in VISIT_ORDER:
-        add_event(booking, "late_event", f"LE 报告“{message}”，但登记已{booking.status_label}，未处理")
+        add_event(booking, "late_event", f"LE 报告“{message}”，但该登记状态为“{booking.status_label}”，未处理")
         return "ignored"
     if stamp and getattr(booking, stamp) is None:
         setattr(booking, stamp, occurred_at)
