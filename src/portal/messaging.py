@@ -183,8 +183,11 @@ class Job:
         return outbox.defer(self.db, actor, *args, **kwargs)
 
 
-def actor(*, max_retries, min_backoff, max_backoff, time_limit, queue_name="default", subject=None):
-    """Declare an actor; every policy is explicit.
+def actor(name, *, max_retries, min_backoff, max_backoff, time_limit, queue_name="default", subject=None):
+    """Declare the actor ``name``; every policy is explicit.
+
+    The name is pinned, not derived from the function: outbox rows, dead letters and messages
+    in flight carry it, so moving or renaming the function must not change it.
 
     The decorated function is called as ``fn(job, *ids)`` inside its own transaction, once per
     outbox row: a redelivered message whose row is already done is skipped. ``PermanentError``
@@ -195,8 +198,6 @@ def actor(*, max_retries, min_backoff, max_backoff, time_limit, queue_name="defa
         raise RuntimeError("configure the broker (portal.messaging.configure) before importing actors")
 
     def decorate(fn):
-        name = f"{fn.__module__.removeprefix('portal.actors.')}.{fn.__name__}"
-
         def run(*args):
             return _run(fn, name, subject, args)
 

@@ -16,28 +16,28 @@ def _get(model):
     return lambda db, record_id: db.get(model, record_id)
 
 
-@actor(**PUSH, subject=_get(Driver))
+@actor("le.sync_driver", **PUSH, subject=_get(Driver))
 def sync_driver(job, driver_id):
     """人员信息 → LE (upsert by our id)."""
     driver = job.db.get(Driver, driver_id)
     driver.mark_synced(job.client("le").upsert_driver(driver, idempotency_key=job.idempotency_key))
 
 
-@actor(**PUSH, subject=_get(Vehicle))
+@actor("le.sync_vehicle", **PUSH, subject=_get(Vehicle))
 def sync_vehicle(job, vehicle_id):
     """车辆信息 → LE (upsert by our id)."""
     vehicle = job.db.get(Vehicle, vehicle_id)
     vehicle.mark_synced(job.client("le").upsert_vehicle(vehicle, idempotency_key=job.idempotency_key))
 
 
-@actor(**PUSH, subject=_get(EntryReport))
+@actor("le.push_entry_report", **PUSH, subject=_get(EntryReport))
 def push_entry_report(job, report_id):
     """车辆入场报备 → LE."""
     report = job.db.get(EntryReport, report_id)
     report.mark_synced(job.client("le").report_entry(report, idempotency_key=job.idempotency_key))
 
 
-@actor(**PUSH, subject=_get(Booking))
+@actor("le.sync_booking", **PUSH, subject=_get(Booking))
 def sync_booking(job, booking_id):
     """Bring LE up to date with the booking: register it, or cancel it (退卡).
 
@@ -74,13 +74,13 @@ def _cancel_reason(booking):
     return "cancelled_by_admin" if by == "admin" else "cancelled_by_driver"
 
 
-@actor(max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=30_000)
+@actor("le.expire_booking", max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=30_000)
 def expire_booking(job, booking_id):
     """The moment a booking's reservation window ends (a delayed message)."""
     logistics.expire_booking(job.db, booking_id, logistics.Policy.from_settings(job.runtime.settings))
 
 
-@actor(**PUSH, subject=_get(OutboundOrder))
+@actor("le.push_signoff", **PUSH, subject=_get(OutboundOrder))
 def push_signoff(job, order_id):
     """到货签收 → LE: the sign quantity of the sales outbound order."""
     order = job.db.get(OutboundOrder, order_id)
@@ -88,7 +88,7 @@ def push_signoff(job, order_id):
     order.mark_synced()
 
 
-@actor(**READ)
+@actor("le.refresh_documents", **READ)
 def refresh_documents(job, driver_id):
     """单据 from LE, on the driver's request."""
     for data in job.client("le").outbound_orders(driver_id):
@@ -96,7 +96,7 @@ def refresh_documents(job, driver_id):
             logistics.upsert_order(job.db, data, created_at=_parse(data.get("created_at")))
 
 
-@actor(**READ)
+@actor("le.refresh_lanes", **READ)
 def refresh_lanes(job):
     """装车道 and their queues from LE (periodic, besides the lane.changed events)."""
     now = utcnow()
