@@ -21,12 +21,10 @@ import psutil
 from pyramid.paster import get_appsettings
 from sqlalchemy import select
 
-from portal import db as portal_db
-from portal import messaging
+from portal import make_config
 from portal.db import Transaction
 from portal.models.logistics import Booking, Driver
 from portal.services import logistics
-from portal.settings import from_environment
 
 import baseline_actor
 import dataset
@@ -78,10 +76,11 @@ class Portal:
     """Our side: the service layer on the benchmark database, its messages on our Redis."""
 
     def __init__(self, env):
-        settings = from_environment(dict(get_appsettings(str(PRODUCTION_INI))), environ=env)
-        self.session_factory = portal_db.get_session_factory(portal_db.get_engine(settings))
-        messaging.configure(settings, self.session_factory)
-        self.policy = logistics.Policy.from_settings(settings)
+        # The app's own configuration, committed: its actors bound to the broker, its policy.
+        config = make_config(dict(get_appsettings(str(PRODUCTION_INI))), environ=env)
+        config.commit()
+        self.session_factory = config.registry["db.session_factory"]
+        self.policy = config.registry.catalogue.policy(logistics.Policy)
 
     def book(self, count):
         """Commit ``count`` pickups in batches; booking id → commit time (epoch seconds)."""

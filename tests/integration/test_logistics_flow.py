@@ -9,7 +9,6 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from portal.actors.le import sync_booking
 from portal.db import Transaction
 from portal.integrations.base import TransientError
 from portal.models.logistics import Booking, BookingStatus, Product, StockCheck
@@ -110,10 +109,8 @@ def test_registration_and_a_whole_pickup_visit(portal, worker, committed, simula
 
     # Lanes: the driver sees LE's lanes after a refresh.
     from portal import outbox
-    from portal.actors.le import refresh_lanes
-
     with Transaction(committed) as db:
-        outbox.defer(db, refresh_lanes)
+        outbox.defer(db, "le.refresh_lanes")
     wait_for(lambda: len(phone.call("GET", "/api/logistics/lanes")["lanes"]) == 3)
 
 
@@ -174,9 +171,7 @@ def test_expiry_at_the_exact_moment_releases_tells_le_once_and_notifies(portal, 
     with Transaction(committed) as db:
         db.execute(update(Booking).where(Booking.id == booking_id).values(expires_at=utcnow() + timedelta(seconds=2)))
         from portal import outbox
-        from portal.actors.le import expire_booking
-
-        outbox.defer(db, expire_booking, booking_id, eta=utcnow() + timedelta(seconds=2))
+        outbox.defer(db, "le.expire_booking", booking_id, eta=utcnow() + timedelta(seconds=2))
     done = wait_for(lambda: (b := _booking(phone, booking_id))["status"] == "expired" and b["le_sync"]["state"] == "synced" and b, timeout=30)
     assert "退卡" in done["reason"]
     assert len(le.effects(f"/v1/bookings/{booking_id}/cancel")) == 1
@@ -267,10 +262,11 @@ def test_a_cancellation_while_the_mes_is_asked_is_not_overwritten(committed, set
         assert [event.kind for event in booking.events] == ["created", "cancelled"]
 
 
-def test_a_booking_cancelled_after_its_registration_answer_was_lost_is_cancelled_at_le(committed, simulators, settings):
+def test_a_booking_cancelled_after_its_registration_answer_was_lost_is_cancelled_at_le(committed, simulators, settings, broker):
     """LE registered the booking but the answer never came back, so le_state is still "none";
     the driver cancels before the retry. LE must still be told, or it keeps a live gate card."""
     le = simulators["le"]
+    sync_booking = broker.get_actor("le.sync_booking")
     booking_id = _committed_booking(committed, settings, "delivery")
     le.faults.update(fail_next=1, fail_next_kind="timeout", hold_seconds=2.5)
     with pytest.raises(TransientError):

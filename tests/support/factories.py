@@ -4,9 +4,11 @@ import itertools
 import re
 from datetime import timedelta
 
+from portal.messaging import runtime
 from portal.models.identity import WeChatUser
 from portal.models.meta import utcnow
 from portal.services import admin_accounts, identity
+from portal.services.ops import request_connectivity_check
 
 PASSWORD = "correct-horse-42"
 _seq = itertools.count(1)
@@ -14,8 +16,14 @@ _seq = itertools.count(1)
 
 def admin(db, *areas, username=None, password=PASSWORD):
     return admin_accounts.create_admin(
-        db, username=username or f"admin{next(_seq)}", display_name="测试管理员", password=password, areas=list(areas) or ["super"]
+        db, username=username or f"admin{next(_seq)}", display_name="测试管理员", password=password,
+        areas=list(areas) or ["super"], known_areas=runtime().catalogue.admin_areas,
     )
+
+
+def connectivity_check(db, system, **details):
+    """A connectivity check with one of the app's contract systems, through the service."""
+    return request_connectivity_check(db, system, systems=runtime().catalogue.contract_systems, **details)
 
 
 def wechat_user(db, *, staff=False, name=None, **fields):

@@ -51,8 +51,9 @@ def test_a_valid_menu_is_accepted_by_both():
     assert validate(buttons) == buttons
 
 
-def test_the_platform_accepts_what_we_accept(served_simulators, simulators):
-    buttons = validate(default_buttons("https://portal.example.com") + [])
+def test_the_platform_accepts_what_we_accept(served_simulators, simulators, catalogue):
+    buttons = validate(default_buttons("https://portal.example.com", catalogue.areas.values()))
+    assert [b["name"] for b in buttons] == ["智慧物流", "访客预约", "餐卡消费"]
     assert _create(served_simulators["wechat"], simulators["wechat"], buttons)["errcode"] == 0
 
 

@@ -8,36 +8,32 @@ from portal.models.meta import utcnow
 from portal.services import logistics
 
 #: Pushes keep trying for hours (LE may be down for maintenance); reads give up sooner.
-PUSH = dict(max_retries=20, min_backoff=2_000, max_backoff=600_000, time_limit=60_000)
-READ = dict(max_retries=3, min_backoff=2_000, max_backoff=30_000, time_limit=60_000)
+PUSH = dict(queue="le", max_retries=20, min_backoff=2_000, max_backoff=600_000, time_limit=60_000)
+READ = dict(queue="le", max_retries=3, min_backoff=2_000, max_backoff=30_000, time_limit=60_000)
 
 
-def _get(model):
-    return lambda db, record_id: db.get(model, record_id)
-
-
-@actor("le.sync_driver", **PUSH, subject=_get(Driver))
+@actor("le.sync_driver", **PUSH, subject=Driver)
 def sync_driver(job, driver_id):
     """人员信息 → LE (upsert by our id)."""
     driver = job.db.get(Driver, driver_id)
     driver.mark_synced(job.client("le").upsert_driver(driver, idempotency_key=job.idempotency_key))
 
 
-@actor("le.sync_vehicle", **PUSH, subject=_get(Vehicle))
+@actor("le.sync_vehicle", **PUSH, subject=Vehicle)
 def sync_vehicle(job, vehicle_id):
     """车辆信息 → LE (upsert by our id)."""
     vehicle = job.db.get(Vehicle, vehicle_id)
     vehicle.mark_synced(job.client("le").upsert_vehicle(vehicle, idempotency_key=job.idempotency_key))
 
 
-@actor("le.push_entry_report", **PUSH, subject=_get(EntryReport))
+@actor("le.push_entry_report", **PUSH, subject=EntryReport)
 def push_entry_report(job, report_id):
     """车辆入场报备 → LE."""
     report = job.db.get(EntryReport, report_id)
     report.mark_synced(job.client("le").report_entry(report, idempotency_key=job.idempotency_key))
 
 
-@actor("le.sync_booking", **PUSH, subject=_get(Booking))
+@actor("le.sync_booking", **PUSH, subject=Booking)
 def sync_booking(job, booking_id):
     """Bring LE up to date with the booking: register it, or cancel it (退卡).
 
@@ -74,13 +70,13 @@ def _cancel_reason(booking):
     return "cancelled_by_admin" if by == "admin" else "cancelled_by_driver"
 
 
-@actor("le.expire_booking", max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=30_000)
+@actor("le.expire_booking", queue="le", max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=30_000)
 def expire_booking(job, booking_id):
     """The moment a booking's reservation window ends (a delayed message)."""
-    logistics.expire_booking(job.db, booking_id, logistics.Policy.from_settings(job.runtime.settings))
+    logistics.expire_booking(job.db, booking_id, job.policy(logistics.Policy))
 
 
-@actor("le.push_signoff", **PUSH, subject=_get(OutboundOrder))
+@actor("le.push_signoff", **PUSH, subject=OutboundOrder)
 def push_signoff(job, order_id):
     """到货签收 → LE: the sign quantity of the sales outbound order."""
     order = job.db.get(OutboundOrder, order_id)

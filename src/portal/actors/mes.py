@@ -9,19 +9,15 @@ from portal.models.meta import utcnow
 from portal.services import logistics
 
 
-def _check(db, check_id):
-    return db.get(StockCheck, check_id)
-
-
-@actor("mes.check_stock", max_retries=20, min_backoff=2_000, max_backoff=300_000, time_limit=60_000, subject=_check)
+@actor("mes.check_stock", queue="mes", max_retries=20, min_backoff=2_000, max_backoff=300_000, time_limit=60_000, subject=StockCheck)
 def check_stock(job, check_id):
     """Ask the MES for the booking's product stock, then accept or reject under the product lock."""
     check = job.db.get(StockCheck, check_id, options=[joinedload(StockCheck.booking)])
     stock = job.client("mes").stock_kg(check.booking.product_code)
-    logistics.decide_stock(job.db, check, stock, logistics.Policy.from_settings(job.runtime.settings))
+    logistics.decide_stock(job.db, check, stock, job.policy(logistics.Policy))
 
 
-@actor("mes.refresh_stock", max_retries=3, min_backoff=2_000, max_backoff=30_000, time_limit=60_000)
+@actor("mes.refresh_stock", queue="mes", max_retries=3, min_backoff=2_000, max_backoff=30_000, time_limit=60_000)
 def refresh_stock(job):
     """Every product's current stock, for the products page."""
     now = utcnow()

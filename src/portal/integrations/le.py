@@ -9,6 +9,8 @@ def _iso(value):
 
 
 class LeClient(ContractClient):
+    label = "LE物流系统"
+
     def upsert_driver(self, driver, *, idempotency_key):
         escort = None
         if driver.escort_name:

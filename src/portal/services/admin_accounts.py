@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 
-from portal.models.admin import AREAS, AdminSession, AdminUser, LoginAttempt
+from portal.models.admin import AdminSession, AdminUser, LoginAttempt
 from portal.models.meta import utcnow
 from portal.security import token_hash
 
@@ -42,7 +42,8 @@ def validate_password(password):
         raise AdminError("密码须同时包含字母和数字或符号", "password")
 
 
-def create_admin(db, *, username, display_name, password, areas, by=None, ip=None):
+def create_admin(db, *, username, display_name, password, areas, known_areas, by=None, ip=None):
+    """A new admin managing ``areas``, each one of ``known_areas`` (the catalogue's admin areas)."""
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
         raise AdminError("用户名须为 3–32 位小写字母、数字或 _ . -", "username")
@@ -51,7 +52,7 @@ def create_admin(db, *, username, display_name, password, areas, by=None, ip=Non
     display_name = (display_name or "").strip() or username
     if len(display_name) > 32:
         raise AdminError("姓名不能超过 32 个字", "display_name")
-    unknown = set(areas) - set(AREAS)
+    unknown = set(areas) - set(known_areas)
     if unknown or not areas:
         raise AdminError("请至少选择一个有效的管理范围", "areas")
     validate_password(password)
@@ -67,9 +68,9 @@ def create_admin(db, *, username, display_name, password, areas, by=None, ip=Non
     return admin
 
 
-def update_admin(db, admin, *, by, areas=None, is_active=None, password=None, ip=None):
+def update_admin(db, admin, *, by, known_areas, areas=None, is_active=None, password=None, ip=None):
     # Validate everything first: a refused change leaves the account untouched.
-    if areas is not None and (set(areas) - set(AREAS) or not areas):
+    if areas is not None and (set(areas) - set(known_areas) or not areas):
         raise AdminError("请至少选择一个有效的管理范围", "areas")
     if is_active is False and admin.id == by.id:
         raise AdminError("不能停用自己的账号", "is_active")

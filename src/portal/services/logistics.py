@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import object_session
 
 from portal import outbox, validation
+from portal.db import Transaction
 from portal.models.logistics import (
     RESERVING,
     VISIT_ORDER,
@@ -31,6 +32,7 @@ from portal.models.logistics import (
     Vehicle,
 )
 from portal.models.meta import utcnow
+from portal.settings import Typed, key
 from portal.services import audit
 from portal.services.notifications import notify
 from portal.timefmt import SHANGHAI, local_time
@@ -48,28 +50,16 @@ class LogisticsError(ValueError):
 
 
 @dataclass(frozen=True)
-class Policy:
+class Policy(Typed):
     """The plant's configurable rules (settings ``portal.logistics_*``)."""
+
+    PREFIX = "portal.logistics_"
 
     reservation_minutes: int = 240
     max_days_ahead: int = 7
     signoff_tolerance_percent: float = 2.0
-    notify_template: str | None = None
-
-    @classmethod
-    def from_settings(cls, settings):
-        return cls(
-            reservation_minutes=int(settings.get("portal.logistics_reservation_minutes", 240)),
-            max_days_ahead=int(settings.get("portal.logistics_max_days_ahead", 7)),
-            signoff_tolerance_percent=float(settings.get("portal.logistics_signoff_tolerance_percent", 2.0)),
-            notify_template=settings.get("portal.wechat_template_logistics"),
-        )
-
-
-def _actors():
-    from portal.actors import le, mes
-
-    return le, mes
+    #: The template of 业务状态通知; drivers are not notified without one.
+    notify_template: str | None = key("wechat_template_logistics")
 
 
 # -- input helpers ------------------------------------------------------------------------------
@@ -191,8 +181,7 @@ def save_driver(db, user, data):
     driver.mark_pending()
     db.add(driver)
     db.flush()
-    le, _ = _actors()
-    outbox.defer(db, le.sync_driver, driver.id)
+    outbox.defer(db, "le.sync_driver", driver.id)
     return driver
 
 
@@ -231,7 +220,7 @@ def add_vehicle(db, driver, data):
     vehicle = Vehicle(driver=driver, active=True, **fields)
     db.add(vehicle)
     db.flush()
-    outbox.defer(db, _actors()[0].sync_vehicle, vehicle.id)
+    outbox.defer(db, "le.sync_vehicle", vehicle.id)
     return vehicle
 
 
@@ -246,7 +235,7 @@ def update_vehicle(db, vehicle, data):
         setattr(vehicle, name, value)
     vehicle.active = True
     vehicle.mark_pending()
-    outbox.defer(db, _actors()[0].sync_vehicle, vehicle.id)
+    outbox.defer(db, "le.sync_vehicle", vehicle.id)
     return vehicle
 
 
@@ -258,7 +247,7 @@ def remove_vehicle(db, vehicle):
         raise LogisticsError("vehicle_in_use", "该车辆有未完成的提送货登记，不能删除", status=409)
     vehicle.active = False
     vehicle.mark_pending()
-    outbox.defer(db, _actors()[0].sync_vehicle, vehicle.id)
+    outbox.defer(db, "le.sync_vehicle", vehicle.id)
 
 
 def _check_own_vehicle(vehicle, driver):
@@ -287,7 +276,7 @@ def report_entry(db, driver, data):
     report = EntryReport(driver_id=driver.id, vehicle=vehicle, expected_on=expected_on, purpose=purpose)
     db.add(report)
     db.flush()
-    outbox.defer(db, _actors()[0].push_entry_report, report.id)
+    outbox.defer(db, "le.push_entry_report", report.id)
     return report
 
 
@@ -351,7 +340,7 @@ def create_booking(db, driver, data, policy, now=None):
         check = StockCheck(booking=booking)
         db.add(check)
         db.flush()
-        outbox.defer(db, _actors()[1].check_stock, check.id)
+        outbox.defer(db, "mes.check_stock", check.id)
     else:
         db.flush()
         _register(db, booking, policy, now)
@@ -363,13 +352,12 @@ def _window(product, policy):
 
 
 def _register(db, booking, policy, now):
-    le, _ = _actors()
     booking.status = BookingStatus.registered
     booking.expires_at = max(booking.planned_arrival_at, now) + _window(booking.product, policy)
     add_event(booking, "registered", f"登记成功，请于 {local_time(booking.expires_at, '%m-%d %H:%M')} 前入厂，逾期自动退卡")
     booking.mark_pending()
-    outbox.defer(db, le.sync_booking, booking.id)
-    outbox.defer(db, le.expire_booking, booking.id, eta=booking.expires_at)
+    outbox.defer(db, "le.sync_booking", booking.id)
+    outbox.defer(db, "le.expire_booking", booking.id, eta=booking.expires_at)
 
 
 def reserved_kg(db, product_code):
@@ -432,7 +420,7 @@ def cancel_booking(db, booking, *, by, reason=None):
     _release(booking)
     add_event(booking, "cancelled", booking.reason, by=by)
     booking.mark_pending()
-    outbox.defer(db, _actors()[0].sync_booking, booking.id)
+    outbox.defer(db, "le.sync_booking", booking.id)
     return booking
 
 
@@ -453,15 +441,13 @@ def expire_booking(db, booking_id, policy, *, now=None, by="system", reason=None
     _release(booking)
     add_event(booking, "expired", booking.reason, by=by)
     booking.mark_pending()
-    outbox.defer(db, _actors()[0].sync_booking, booking.id)
+    outbox.defer(db, "le.sync_booking", booking.id)
     _notify_driver(db, booking, policy, "预约已退卡", "逾期未入厂，已退卡，请重新登记")
     return True
 
 
 def expire_overdue(session_factory, policy, now=None):
     """The periodic safety net behind the delayed expiry messages; returns how many expired."""
-    from portal.db import Transaction
-
     now = now or utcnow()
     with Transaction(session_factory) as db:
         ids = db.scalars(
@@ -660,7 +646,7 @@ def sign_order(db, driver, order_no, data, policy):
     order.status = "signed"
     order.signed_quantity_kg, order.signed_note, order.signed_at = quantity, note, utcnow()
     order.mark_pending()
-    outbox.defer(db, _actors()[0].push_signoff, order.id)
+    outbox.defer(db, "le.push_signoff", order.id)
     return order
 
 

@@ -3,7 +3,6 @@
 from sqlalchemy import select
 
 from portal import outbox
-from portal.integrations.contract import SYSTEM_LABELS
 from portal.models.meta import utcnow
 from portal.models.ops import ConnectivityCheck, DeadLetter, DeadLetterStatus
 from portal.models.outbox import OutboxMessage
@@ -13,15 +12,15 @@ class OpsError(ValueError):
     """A request an operator must correct; the message is Chinese."""
 
 
-def request_connectivity_check(db, system, *, requested_by=None, note=None):
-    from portal.actors.ops import run_connectivity_check
-
-    if system not in SYSTEM_LABELS:
+def request_connectivity_check(db, system, *, systems, requested_by=None, note=None):
+    """Queue a signed test write to ``system``, one of ``systems`` (the catalogue's contract
+    systems)."""
+    if system not in systems:
         raise OpsError(f"未知的系统：{system}")
     check = ConnectivityCheck(system=system, requested_by=requested_by, note=note)
     db.add(check)
     db.flush()
-    outbox.defer(db, run_connectivity_check, check.id)
+    outbox.defer(db, "ops.run_connectivity_check", check.id)
     return check
 
 

@@ -109,14 +109,10 @@ def from_form(params):
     return buttons
 
 
-def default_buttons(public_url):
-    """The three entrances of the requirements, pointing at our H5 pages."""
+def default_buttons(public_url, areas):
+    """One entrance per area (the requirements' three), pointing at its H5 page."""
     base = public_url.rstrip("/")
-    return [
-        {"type": "view", "name": "智慧物流", "url": f"{base}/h5/logistics"},
-        {"type": "view", "name": "访客预约", "url": f"{base}/h5/visitors"},
-        {"type": "view", "name": "餐卡消费", "url": f"{base}/h5/canteen"},
-    ]
+    return [{"type": "view", "name": area.label, "url": f"{base}/h5/{area.name}"} for area in list(areas)[:MAX_TOP]]
 
 
 def save_draft(db, buttons, *, admin, ip=None):
@@ -134,15 +130,13 @@ class MenuStateError(ValueError):
 
 def publish(db, menu, *, admin, ip=None):
     """Queue menu/create for this version; a version is published once."""
-    from portal.actors.wechat import publish_menu
-
     db.refresh(menu, with_for_update=True)  # two clicks on 发布 must not both pass the check
     if menu.publish_requested_at is not None:
         raise MenuStateError(f"菜单 #{menu.id} 已提交发布，不能重复发布")
     menu.publish_requested_at = utcnow()
     menu.publish_requested_by = admin.username if admin else "system"
     menu.sync_state = SyncState.pending
-    outbox.defer(db, publish_menu, menu.id)
+    outbox.defer(db, "wechat.publish_menu", menu.id)
     audit.record(db, admin, "menu.publish", target_type="menu", target_id=menu.id, summary=f"发布菜单 #{menu.id}",
                  after={"buttons": menu.buttons}, ip=ip)
     return menu

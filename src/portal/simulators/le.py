@@ -34,6 +34,7 @@ import requests
 from webob import Response
 
 from portal.integrations.contract import signature
+from portal.settings import CoreSettings, SystemSettings
 from portal.timefmt import SHANGHAI
 
 from .base import Reject, Replay
@@ -200,6 +201,14 @@ class LeSimulator(ContractSimulator):
         }
         # LE's records start empty, as after a reset.
         self.reset()
+
+    @classmethod
+    def from_settings(cls, settings, system="le"):
+        """LE accepting portal's credentials, its events posted to ``portal.le_callback_url``
+        (by default our own ``/api/le/events``)."""
+        own = SystemSettings.of(settings, system)
+        callback = settings.get("portal.le_callback_url") or CoreSettings.from_settings(settings).public_url.rstrip("/") + "/api/le/events"
+        return cls(own.app_key, own.app_secret, callback_url=callback)
 
     def reset(self):
         """Forget every record, sent event and event fault; the lanes are as seeded."""

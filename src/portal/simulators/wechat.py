@@ -203,6 +203,18 @@ class WeChatSimulator(Simulator):
             ("GET", "/_sim/messages"): lambda body: {"messages": list(self.sent_messages)},
         }
 
+    @classmethod
+    def from_settings(cls, settings, name="wechat"):
+        """The Official Account and mini-program of the settings, knowing the template ids
+        our settings name (``portal.wechat_template_*``)."""
+        return cls(
+            oa_appid=settings["portal.wechat_appid"],
+            oa_secret=settings["portal.wechat_secret"],
+            mp_appid=settings["portal.wechat_mp_appid"],
+            mp_secret=settings["portal.wechat_mp_secret"],
+            templates=[value for key, value in settings.items() if key.startswith("portal.wechat_template_")],
+        )
+
     # -- Python API for tests and the dev page ------------------------------------------
 
     def add_user(self, *, nickname="微信用户", unionid=None, subscribed=True, snapshot=False, high_risk=False,

@@ -4,14 +4,14 @@ import logging
 
 from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFToken, PredicateMismatch
-from pyramid.httpexceptions import HTTPBadRequest, HTTPException, HTTPFound, HTTPMethodNotAllowed
+from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPMethodNotAllowed
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 
 from portal.contract import NoCredentials, NotInDocument, ParameterProblem
 
 from .api import error_response
-from .api.le_events import check_signature
+from .api.callbacks import SIGNED_BY
 
 log = logging.getLogger(__name__)
 
@@ -241,15 +241,10 @@ def contract_request_refused(exc, request):
     if any(isinstance(error, NoCredentials) for error in exc.errors):
         return error_response(401, "unauthenticated", "请先登录")
     code, message, fields = _contract_refusal(exc.errors)
-    if request.matched_route is not None and request.matched_route.name == "api.le.events":
-        # LE's callback: the signature is checked first (401 AUTH_…), and an event that does
-        # not follow the contract is a 422, as docs/contract.md says.
-        try:
-            check_signature(request)
-        except HTTPException as refusal:
-            return refusal
-        if code == "invalid":
-            return error_response(422, "invalid_event", "事件格式不正确", fields)
+    if code == "invalid" and request.environ.get(SIGNED_BY):
+        # A contract system's callback (its signature already checked): an event that does not
+        # follow the document is a 422, as docs/contract.md says.
+        return error_response(422, "invalid_event", "事件格式不正确", fields)
     return error_response(400, code, message, fields)
 
 

@@ -9,12 +9,6 @@ from pyramid.view import view_config
 from portal.messaging import runtime
 from portal.services import identity
 
-AREAS = {
-    "logistics": "智慧物流",
-    "visitors": "访客预约",
-    "canteen": "餐卡消费",
-}
-
 
 def _safe_next(value):
     """Only our own pages: a relative path, never another host."""
@@ -29,7 +23,7 @@ def wechat_login(request):
     state = secrets.token_urlsafe(24)
     request.session["oauth_state"] = state
     request.session["oauth_next"] = _safe_next(request.params.get("next"))
-    redirect_uri = runtime().settings["portal.public_url"].rstrip("/") + request.route_path("wechat.callback")
+    redirect_uri = request.registry.catalogue.settings.public_url.rstrip("/") + request.route_path("wechat.callback")
     return HTTPFound(runtime().wechat().authorize_url(redirect_uri, state))
 
 
@@ -55,8 +49,6 @@ def wechat_callback(request):
 @view_config(route_name="h5.home", renderer="h5/home.html", permission="wechat")
 @view_config(route_name="h5.area", renderer="h5/home.html", permission="wechat")
 def h5_home(request):
-    area = request.matchdict.get("area")
-    if area is not None and area not in AREAS:
-        request.response.status = 404
+    areas = {area.name: area.label for area in request.registry.catalogue.areas.values()}
     user = request.wechat_user
-    return {"user": user, "areas": AREAS, "current": area, "roles": identity.roles(user)}
+    return {"user": user, "areas": areas, "current": request.matchdict.get("area"), "roles": identity.roles(user)}

@@ -1,10 +1,11 @@
-"""Server-rendered admin pages (web后台管理), one module per area.
+"""Server-rendered admin pages (web后台管理): the shell here, one module per area.
 
-Every page declares ``permission="admin"`` or ``"admin:<area>"``. :data:`NAV` is the
-navigation every page shows, filtered by what the admin may open.
+Every page declares ``permission="admin"``, ``"admin:super"`` or ``"admin:<area>"``. The
+navigation every page shows is the catalogue's (``config.add_admin_nav``), filtered by what the
+admin may open: entries for any admin first, then the areas' in the order of the areas, then the
+super-admin's.
 """
 
-from dataclasses import dataclass
 from math import ceil
 from urllib.parse import urlencode
 
@@ -12,33 +13,20 @@ from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import func, select
 
 
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    route: str
-    area: str  # "" = any admin
-
-
-#: Ordered navigation; later domains add their pages here.
-NAV = [
-    NavItem("概览", "admin.home", ""),
-    NavItem("提送货登记", "admin.logistics.bookings", "logistics"),
-    NavItem("驾驶员与车辆", "admin.logistics.drivers", "logistics"),
-    NavItem("品名与库存", "admin.logistics.products", "logistics"),
-    NavItem("装车道", "admin.logistics.lanes", "logistics"),
-    NavItem("公众号用户", "admin.wechat_users", "visitors"),
-    NavItem("公众号菜单", "admin.menu", "super"),
-    NavItem("消息通知", "admin.notifications", "super"),
-    NavItem("死信", "admin.dead_letters", "super"),
-    NavItem("消息与定时任务", "admin.outbox", "super"),
-    NavItem("操作日志", "admin.audit", "super"),
-    NavItem("管理员账号", "admin.accounts", "super"),
-]
+def _section(item):
+    return 0 if not item.area else 2 if item.area == "super" else 1
 
 
 def nav_for(request):
     admin = request.admin_session.admin
-    return [item for item in NAV if not item.area or admin.may(item.area)]
+    items = sorted(request.registry.catalogue.nav, key=_section)
+    return [item for item in items if not item.area or admin.may(item.area)]
+
+
+def area_labels(request, admin):
+    """The labels of what ``admin`` may manage, for pages."""
+    labels = request.registry.catalogue.admin_areas
+    return [label for area, label in labels.items() if area in admin.areas]
 
 
 class Page:
@@ -135,5 +123,18 @@ def client_ip(request):
     return request.client_addr or "unknown"
 
 
+#: The core's admin pages.
+CORE = ("auth", "home", "accounts", "audit", "menu", "ops")
+
+
 def includeme(config):
     config.add_request_method(nav_for, "admin_nav", reify=True)
+    config.add_request_method(area_labels, "area_labels")
+    config.add_admin_nav("概览", "admin.home", area="")
+    for label, route in (
+        ("公众号菜单", "admin.menu"), ("消息通知", "admin.notifications"), ("死信", "admin.dead_letters"),
+        ("消息与定时任务", "admin.outbox"), ("操作日志", "admin.audit"), ("管理员账号", "admin.accounts"),
+    ):
+        config.add_admin_nav(label, route, area="super")
+    for module in CORE:
+        config.scan(f"portal.views.admin.{module}")

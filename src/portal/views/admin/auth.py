@@ -14,7 +14,7 @@ def _safe_next(value):
 
 
 def _set_cookie(request, response, token):
-    secure = request.registry.settings.get("portal.secure_cookies", "false").lower() == "true"
+    secure = request.registry.catalogue.settings.secure_cookies
     response.set_cookie(ADMIN_COOKIE, token, httponly=True, secure=secure, samesite="Lax", path="/admin", max_age=12 * 3600)
 
 

@@ -33,7 +33,7 @@ EXPORT_HEADERS = [
 
 
 def _policy(request):
-    return logistics.Policy.from_settings(request.registry.settings)
+    return request.policy(logistics.Policy)
 
 
 def _today():

@@ -26,7 +26,8 @@ def _context(request, buttons, errors=None):
 @view_config(route_name="admin.menu", request_method="GET", renderer="admin/menu.html", permission="admin:super")
 def edit_menu(request):
     latest = wechat_menu.latest(request.dbsession)
-    buttons = latest.buttons if latest else wechat_menu.default_buttons(request.registry.settings["portal.public_url"])
+    catalogue = request.registry.catalogue
+    buttons = latest.buttons if latest else wechat_menu.default_buttons(catalogue.settings.public_url, catalogue.areas.values())
     return _context(request, buttons)
 
 

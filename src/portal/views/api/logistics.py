@@ -13,13 +13,12 @@ from portal.models.logistics import Booking, BookingStatus, EntryReport, Lane, P
 from portal.services import logistics
 
 from . import api_error, json_body
-from .me import BINDINGS
 
 MAX_PAGE = 50
 
 
 def _policy(request):
-    return logistics.Policy.from_settings(request.registry.settings)
+    return request.policy(logistics.Policy)
 
 
 def _refused(exc):
@@ -114,12 +113,10 @@ def present_order(order):
     }
 
 
-def _driver_binding(request, user):
+def driver_binding(request, user):
+    """The ``driver`` section of ``GET /api/me``."""
     driver = logistics.driver_of(request.dbsession, user.id)
     return None if driver is None else {"id": driver.id, "name": driver.name, "sync": present_sync(driver)}
-
-
-BINDINGS["driver"] = _driver_binding
 
 
 def _int_param(request, name, default=None, maximum=None):
@@ -295,9 +292,7 @@ class DriverApi:
 
     @view_config(route_name="api.logistics.orders_refresh", request_method="POST")
     def refresh_orders(self):
-        from portal.actors.le import refresh_documents
-
-        outbox.defer(self.db, refresh_documents, self.driver.id)
+        outbox.defer(self.db, "le.refresh_documents", self.driver.id)
         self.request.response.status = 202
         return {"ok": True, "message": "正在从物流系统刷新单据，请稍后查看"}
 

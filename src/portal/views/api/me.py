@@ -7,17 +7,14 @@ from portal.services import identity
 
 from . import api_error, json_body
 
-#: Domains add what a user has bound (canteen phone, driver profile …): name → fn(request, user).
-BINDINGS = {}
-
-
 def present_me(request, user):
     me = {
         "id": user.id,
         "display_name": user.display_name,
         "is_staff": user.is_staff,
         "roles": identity.roles(user),
-        "bindings": {name: present(request, user) for name, present in BINDINGS.items()},
+        # What the user has bound in each area (``config.add_me_section``).
+        "bindings": {name: present(request, user) for name, present in request.registry.catalogue.me_sections.items()},
         "first_login_at": user.first_login_at.isoformat(),
     }
     if request.session.get("wechat_token"):

@@ -1,4 +1,5 @@
-"""公众号用户管理: every WeChat user who ever logged in; disable/enable, grant/revoke staff."""
+"""访客预约 admin pages: 公众号用户管理 — every WeChat user who ever logged in; disable/enable,
+grant/revoke staff (内部工作人员 approve visitors)."""
 
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
@@ -10,6 +11,7 @@ from portal.services import identity
 
 from . import Page, client_ip, get_or_404
 
+PERMISSION = "admin:visitors"
 ACTIONS = {
     "disable": (identity.disable_user, "已停用该用户"),
     "enable": (identity.enable_user, "已启用该用户"),
@@ -18,7 +20,7 @@ ACTIONS = {
 }
 
 
-@view_config(route_name="admin.wechat_users", renderer="admin/wechat_users.html", permission="admin:visitors")
+@view_config(route_name="admin.wechat_users", renderer="admin/visitors/wechat_users.html", permission=PERMISSION)
 def wechat_users(request):
     q = request.params.get("q", "").strip()
     status = request.params.get("status", "")
@@ -36,7 +38,7 @@ def wechat_users(request):
     return {"page": Page(request, request.dbsession, query), "q": q, "status": status, "staff": staff}
 
 
-@view_config(route_name="admin.wechat_user", request_method="GET", renderer="admin/wechat_user.html", permission="admin:visitors")
+@view_config(route_name="admin.wechat_user", request_method="GET", renderer="admin/visitors/wechat_user.html", permission=PERMISSION)
 def wechat_user(request):
     user = get_or_404(request, WeChatUser)
     history = request.dbsession.scalars(
@@ -48,7 +50,7 @@ def wechat_user(request):
     return {"user": user, "history": history}
 
 
-@view_config(route_name="admin.wechat_user", request_method="POST", permission="admin:visitors")
+@view_config(route_name="admin.wechat_user", request_method="POST", permission=PERMISSION)
 def change_wechat_user(request):
     user = get_or_404(request, WeChatUser)
     action = ACTIONS.get(request.POST.get("action"))
