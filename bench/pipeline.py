@@ -24,7 +24,8 @@ from sqlalchemy import select
 from portal import make_config
 from portal.db import Transaction
 from portal.models.logistics import Booking, Driver
-from portal.services import logistics
+from portal.services.logistics import bookings as booking_service
+from portal.services.logistics.policy import Policy
 
 import baseline_actor
 import dataset
@@ -80,7 +81,7 @@ class Portal:
         config = make_config(dict(get_appsettings(str(PRODUCTION_INI))), environ=env)
         config.commit()
         self.session_factory = config.registry["db.session_factory"]
-        self.policy = config.registry.catalogue.policy(logistics.Policy)
+        self.policy = config.registry.catalogue.policy(Policy)
 
     def book(self, count):
         """Commit ``count`` pickups in batches; booking id → commit time (epoch seconds)."""
@@ -90,7 +91,7 @@ class Portal:
             with Transaction(self.session_factory) as db:
                 for n in range(start, min(count, start + BATCH)):
                     driver_id = DRIVERS[n % len(DRIVERS)]
-                    booking = logistics.create_booking(db, db.get(Driver, driver_id), {
+                    booking = booking_service.create_booking(db, db.get(Driver, driver_id), {
                         "kind": "pickup", "product_code": dataset.PRODUCTS[n % 3][0], "quantity_kg": 1000,
                         "vehicle_id": driver_id, "planned_arrival_at": arrival,
                     }, self.policy)

@@ -22,7 +22,8 @@ from portal.messaging import runtime
 from portal.models.ops import DeadLetter, DeadLetterStatus
 from portal.scheduler import Scheduler
 from portal.services import ops
-from portal.services.admin_accounts import AdminError, create_admin
+from portal.refusal import Refusal
+from portal.services.admin_accounts import create_admin
 from portal.timefmt import local_time
 
 
@@ -75,8 +76,8 @@ def cmd_create_admin(args):
                 known_areas=catalogue.admin_areas,
             )
             username = admin.username
-    except AdminError as exc:
-        sys.exit(exc.message)
+    except Refusal as refusal:
+        sys.exit(refusal.message)
     print(f"admin {username} created with areas {', '.join(args.areas)}")
 
 
@@ -99,8 +100,8 @@ def cmd_check(args):
         with portal_db.Transaction(session_factory) as db:
             check = ops.request_connectivity_check(db, args.system, systems=catalogue.contract_systems, requested_by=args.by)
             check_id = check.id
-    except ops.OpsError as exc:
-        sys.exit(str(exc))
+    except Refusal as refusal:
+        sys.exit(refusal.message)
     print(f"connectivity check #{check_id} queued for {args.system}")
 
 
@@ -132,8 +133,8 @@ def cmd_dead_letters(args):
         try:
             with portal_db.Transaction(session_factory) as db:
                 action(db, letter_id, by=args.by)
-        except ops.OpsError as exc:
-            print(exc, file=sys.stderr)
+        except Refusal as refusal:
+            print(refusal.message, file=sys.stderr)
             sys.exit(1)
         print(f"dead letter #{letter_id} {'requeued' if args.action == 'retry' else 'discarded'}")
 

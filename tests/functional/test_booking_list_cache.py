@@ -11,7 +11,8 @@ from sqlalchemy import event, text
 from portal.caching import VersionedCache
 from portal.cli import alembic_config
 from portal.models.meta import utcnow
-from portal.services import logistics
+from portal.services.logistics import bookings as booking_service
+from portal.services.logistics.policy import Policy
 
 from ..support import factories
 
@@ -108,10 +109,10 @@ def test_changes_that_the_list_does_not_show_keep_the_version(db, driver):
 def test_versions_come_from_one_sequence_and_only_grow(db, driver):
     other = factories.driver(db, factories.wechat_user(db))
     assert _version(db, other) > _version(db, driver)
-    logistics.create_booking(db, driver, {
+    booking_service.create_booking(db, driver, {
         "kind": "delivery", "product_code": "NAOH32", "quantity_kg": 1000, "vehicle_id": driver.vehicles[0].id,
         "planned_arrival_at": (utcnow() + timedelta(hours=2)).isoformat(),
-    }, logistics.Policy.from_settings({}))
+    }, Policy.from_settings({}))
     db.flush()
     assert _version(db, driver) > _version(db, other)
 

@@ -12,7 +12,8 @@ from portal.integrations.contract import signature
 from portal.models.logistics import BookingStatus, Lane, LeEvent, OutboundOrder
 from portal.models.meta import utcnow
 from portal.models.wechat import Notification
-from portal.services import logistics
+from portal.services.logistics import bookings as booking_service
+from portal.services.logistics.policy import Policy
 from portal.timefmt import SHANGHAI
 
 from ..support import factories
@@ -39,10 +40,10 @@ def _event(type_, minutes=0, **data):
 @pytest.fixture
 def booking(db, settings):
     driver = factories.driver(db, factories.wechat_user(db))
-    policy = logistics.Policy.from_settings(settings)
+    policy = Policy.from_settings(settings)
     data = {"kind": "delivery", "product_code": "NAOH32", "quantity_kg": 20000, "vehicle_id": driver.vehicles[0].id,
             "planned_arrival_at": (utcnow() + timedelta(hours=1)).isoformat()}
-    return logistics.create_booking(db, driver, data, policy)
+    return booking_service.create_booking(db, driver, data, policy)
 
 
 def test_a_bad_signature_is_refused(testapp, settings, booking):
@@ -76,7 +77,7 @@ def test_duplicates_are_recognised_and_out_of_order_events_never_move_backwards(
 
 
 def test_events_for_an_ended_booking_are_ignored_but_recorded(testapp, settings, db, booking):
-    logistics.cancel_booking(db, booking, by="driver")
+    booking_service.cancel_booking(db, booking, by="driver")
     assert _send(testapp, settings, _event("truck.entered", booking_id=booking.id))["status"] == "ignored"
     assert booking.status is BookingStatus.cancelled
     assert "未处理" in booking.events[-1].message

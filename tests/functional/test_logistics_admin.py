@@ -23,7 +23,7 @@ from portal.models.logistics import (
 )
 from portal.models.meta import utcnow
 from portal.models.outbox import OutboxMessage
-from portal.services.logistics import Policy
+from portal.services.logistics.policy import Policy
 from portal.timefmt import SHANGHAI
 from portal.views.admin import logistics as views
 

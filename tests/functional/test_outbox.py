@@ -9,7 +9,7 @@ from portal import outbox
 from portal.models.meta import utcnow
 from portal.models.ops import ConnectivityCheck
 from portal.models.outbox import OutboxMessage
-from portal.services.ops import OpsError
+from portal.refusal import Refusal
 
 from ..support import factories
 
@@ -29,7 +29,7 @@ def test_a_delayed_message_carries_its_eta(db):
 
 
 def test_unknown_systems_are_refused_before_anything_is_written(db):
-    with pytest.raises(OpsError, match="未知的系统"):
+    with pytest.raises(Refusal, match="未知的系统"):
         factories.connectivity_check(db, "erp")
     assert db.scalars(select(ConnectivityCheck)).all() == []
     assert db.scalars(select(OutboxMessage)).all() == []

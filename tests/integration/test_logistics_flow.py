@@ -14,7 +14,9 @@ from portal.integrations.base import TransientError
 from portal.models.logistics import Booking, BookingStatus, Product, StockCheck
 from portal.models.meta import utcnow
 from portal.models.sync import SyncState
-from portal.services import logistics
+from portal.services.logistics import bookings as booking_service
+from portal.services.logistics import stock as stock_service
+from portal.services.logistics.policy import Policy
 from portal.simulators.base import serve
 from portal.timefmt import SHANGHAI
 
@@ -90,14 +92,14 @@ def test_registration_and_a_whole_pickup_visit(portal, worker, committed, simula
     assert [e.path for e in mes.effects()] == [] and any(e.path == "/v1/stock" for e in mes.ledger)
     with Transaction(committed) as db:
         product = db.get(Product, "NAOH32")
-        assert product.stock_kg == 1_250_000 and logistics.reserved_kg(db, "NAOH32") == 25000
+        assert product.stock_kg == 1_250_000 and stock_service.reserved_kg(db, "NAOH32") == 25000
 
     le.play_visit(booking["id"], actual_quantity_kg=24980)
     done = wait_for(lambda: (b := _booking(phone, booking["id"]))["status"] == "completed" and b)
     assert done["actual_quantity_kg"] == 24980
     assert [t["kind"] for t in done["timeline"]][:4] == ["created", "stock_ok", "registered", "le_registered"]
     with Transaction(committed) as db:
-        assert logistics.reserved_kg(db, "NAOH32") == 0  # released once loaded
+        assert stock_service.reserved_kg(db, "NAOH32") == 0  # released once loaded
     [order] = phone.call("GET", "/api/logistics/orders")["orders"]
     assert (order["status"], order["actual_quantity_kg"], order["booking_id"]) == ("shipped", 24980, booking["id"])
 
@@ -151,7 +153,7 @@ def test_fifty_concurrent_pickups_never_reserve_more_than_the_stock_allows(porta
     wait_for(decided, timeout=60)
     with Transaction(committed) as db:
         statuses = db.scalars(select(Booking.status).where(Booking.id.in_(ids))).all()
-        reserved = logistics.reserved_kg(db, "NAOH32")
+        reserved = stock_service.reserved_kg(db, "NAOH32")
     assert statuses.count(BookingStatus.registered) == 12
     assert statuses.count(BookingStatus.rejected) == 38
     assert reserved == 300_000 <= 400_000 - 100_000
@@ -178,14 +180,14 @@ def test_expiry_at_the_exact_moment_releases_tells_le_once_and_notifies(portal, 
     assert le.bookings[booking_id]["status"] == "cancelled"
     wait_for(lambda: any(m["kind"] == "template" and "退卡" in m["data"]["thing2"]["value"] for m in wechat.sent_messages))
     # The sweep and the original delayed message find nothing more to do.
-    assert logistics.expire_overdue(committed, logistics.Policy.from_settings(settings)) == 0
+    assert booking_service.expire_overdue(committed, Policy.from_settings(settings)) == 0
 
 
 def test_expiry_racing_entry_has_one_winner(portal, worker, committed, simulators, settings):
     le = simulators["le"]
     phone, vehicle_id = _new_driver(portal, committed)
     ids = [_registered_delivery(phone, vehicle_id) for _ in range(8)]
-    policy = logistics.Policy.from_settings(settings)
+    policy = Policy.from_settings(settings)
     with Transaction(committed) as db:
         db.execute(update(Booking).where(Booking.id.in_(ids)).values(expires_at=utcnow() - timedelta(seconds=1)))
 
@@ -194,7 +196,7 @@ def test_expiry_racing_entry_has_one_winner(portal, worker, committed, simulator
 
     def expire(booking_id):
         with Transaction(committed) as db:
-            return logistics.expire_booking(db, booking_id, policy)
+            return booking_service.expire_booking(db, booking_id, policy)
 
     with ThreadPoolExecutor(16) as pool:
         entered = [pool.submit(enter, i) for i in ids]
@@ -240,9 +242,9 @@ def test_mes_or_le_down_the_booking_waits_visibly_and_completes_later(portal, wo
 def _committed_booking(committed, settings, kind):
     with Transaction(committed) as db:
         driver = factories.driver(db)
-        booking = logistics.create_booking(db, driver, {
+        booking = booking_service.create_booking(db, driver, {
             "kind": kind, "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": driver.vehicles[0].id,
-            "planned_arrival_at": _arrival()}, logistics.Policy.from_settings(settings))
+            "planned_arrival_at": _arrival()}, Policy.from_settings(settings))
         return booking.id
 
 
@@ -254,8 +256,8 @@ def test_a_cancellation_while_the_mes_is_asked_is_not_overwritten(committed, set
         check = db.scalar(select(StockCheck).where(StockCheck.booking_id == booking_id))
         assert check.booking.status is BookingStatus.checking  # read before asking the MES
         with Transaction(committed) as phone:
-            logistics.cancel_booking(phone, phone.get(Booking, booking_id), by="driver")
-        logistics.decide_stock(db, check, 1_250_000, logistics.Policy.from_settings(settings))
+            booking_service.cancel_booking(phone, phone.get(Booking, booking_id), by="driver")
+        stock_service.decide_stock(db, check, 1_250_000, Policy.from_settings(settings))
     with Transaction(committed) as db:
         booking = db.get(Booking, booking_id)
         assert (booking.status, booking.reserved_kg, booking.expires_at) == (BookingStatus.cancelled, 0, None)
@@ -275,7 +277,7 @@ def test_a_booking_cancelled_after_its_registration_answer_was_lost_is_cancelled
     with Transaction(committed) as db:
         booking = db.get(Booking, booking_id)
         assert booking.le_state == "none"
-        logistics.cancel_booking(db, booking, by="driver")
+        booking_service.cancel_booking(db, booking, by="driver")
     sync_booking(booking_id)  # the cancellation's message
     assert le.bookings[booking_id]["status"] == "cancelled"
     assert len(le.effects("/v1/bookings")) == 1 and len(le.effects(f"/v1/bookings/{booking_id}/cancel")) == 1
@@ -290,7 +292,7 @@ def test_an_admin_cancellation_reaches_le_with_its_reason(portal, worker, commit
     booking_id = _registered_delivery(phone, vehicle_id)
     with Transaction(committed) as db:
         admin = factories.admin(db, "logistics")
-        logistics.admin_cancel_booking(db, db.get(Booking, booking_id), admin, reason="车辆故障，调度取消")
+        booking_service.admin_cancel_booking(db, db.get(Booking, booking_id), admin, reason="车辆故障，调度取消")
     wait_for(lambda: _booking(phone, booking_id)["le_sync"]["state"] == "synced" and le.effects(f"/v1/bookings/{booking_id}/cancel"))
     [cancel] = le.effects(f"/v1/bookings/{booking_id}/cancel")
     assert cancel.body == {"reason": "cancelled_by_admin", "note": "车辆故障，调度取消"}

@@ -8,7 +8,8 @@
 from pyramid.httpexceptions import HTTPBadRequest
 
 from portal import make_config
-from portal.services.ops import OpsError, request_connectivity_check
+from portal.refusal import Refusal
+from portal.services.ops import request_connectivity_check
 
 
 def request_check(request):
@@ -17,8 +18,8 @@ def request_check(request):
         check = request_connectivity_check(
             request.dbsession, body.get("system"), systems=request.registry.catalogue.contract_systems, requested_by="test"
         )
-    except OpsError as exc:
-        raise HTTPBadRequest(json_body={"error": {"code": "bad_system", "message": str(exc), "fields": {}}})
+    except Refusal as refusal:
+        raise HTTPBadRequest(json_body={"error": {"code": "bad_system", "message": refusal.message, "fields": {}}}) from None
     if body.get("crash_after_defer"):
         raise RuntimeError("the view failed after deferring")
     if body.get("refuse_after_defer"):

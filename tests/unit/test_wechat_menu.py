@@ -3,7 +3,8 @@
 import pytest
 import requests
 
-from portal.services.wechat_menu import MenuInvalid, default_buttons, from_form, validate
+from portal.refusal import Refusal
+from portal.services.wechat_menu import default_buttons, from_form, validate
 
 VIEW = {"type": "view", "name": "智慧物流", "url": "https://portal.example.com/h5/logistics"}
 MINI = {"type": "miniprogram", "name": "小程序", "url": "https://portal.example.com/h5/", "appid": "wx1234567890abcdef", "pagepath": "pages/index"}
@@ -26,10 +27,10 @@ OVER_LIMIT = {
 
 @pytest.mark.parametrize("buttons, field, _", OVER_LIMIT.values(), ids=OVER_LIMIT.keys())
 def test_each_over_limit_case_is_refused_with_a_message_on_its_field(buttons, field, _):
-    with pytest.raises(MenuInvalid) as caught:
+    with pytest.raises(Refusal) as caught:
         validate(buttons)
-    assert field in caught.value.errors
-    assert all("\u4e00" <= ch <= "\u9fff" for ch in caught.value.errors[field][:2])  # Chinese
+    assert field in caught.value.fields
+    assert all("\u4e00" <= ch <= "\u9fff" for ch in caught.value.fields[field][:2])  # Chinese
 
 
 def _create(served, wechat, buttons):

@@ -8,7 +8,8 @@ from portal.integrations.le import LeClient
 from portal.integrations.mes import MesClient
 from portal.messaging import runtime
 from portal.models.logistics import Product
-from portal.services import logistics
+from portal.services.logistics import bookings
+from portal.services.logistics.policy import Policy
 from portal.simulators.le import LeSimulator
 from portal.simulators.mes import MesSimulator
 from portal.views.api.logistics import driver_binding
@@ -30,12 +31,12 @@ def load_demo(db, catalogue):
 
 def _expire_overdue_bookings():
     rt = runtime()
-    return logistics.expire_overdue(rt.session_factory, rt.policy(logistics.Policy))
+    return bookings.expire_overdue(rt.session_factory, rt.policy(Policy))
 
 
 def includeme(config):
     config.add_area("logistics", "智慧物流")
-    config.add_policy(logistics.Policy)
+    config.add_policy(Policy)
     config.add_client("le", LeClient)
     config.add_client("mes", MesClient)
     config.add_simulator("le", LeSimulator)

@@ -1,5 +1,7 @@
 """The audit log of admin actions (操作日志)."""
 
+from sqlalchemy import select
+
 from portal.models.admin import AuditEntry
 
 
@@ -19,3 +21,23 @@ def record(db, admin, action, *, target_type, target_id=None, summary, before=No
     )
     db.add(entry)
     return entry
+
+
+def entries(*, who: str | None = None, action: str | None = None):
+    """The log, newest first: of one admin (by username), of actions starting with ``action``."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if who:
+        query = query.where(AuditEntry.admin_username == who.lower())
+    if action:
+        query = query.where(AuditEntry.action.startswith(action))
+    return query
+
+
+def history_of(db, target_type: str, target_id, limit: int = 50) -> list[AuditEntry]:
+    """What admins did to one record, newest first."""
+    return db.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.target_type == target_type, AuditEntry.target_id == str(target_id))
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    ).all()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal import outbox
 from portal.models.meta import utcnow
+from portal.refusal import Refusal
 from portal.models.sync import SyncState
 from portal.models.wechat import OfficialAccountMenu
 
@@ -20,10 +21,8 @@ URL_BYTES = 1024
 LEAF_TYPES = {"view": "网页", "miniprogram": "小程序"}
 
 
-class MenuInvalid(ValueError):
-    def __init__(self, errors):
-        super().__init__("菜单不符合微信要求")
-        self.errors = errors
+def _invalid(errors):
+    return Refusal("invalid", "菜单不符合微信要求", errors)
 
 
 def _bytes(text):
@@ -63,12 +62,12 @@ def _name(raw, field, limit, errors):
 
 
 def validate(raw_buttons):
-    """Normalised buttons for menu/create, or MenuInvalid with a message per field."""
+    """Normalised buttons for menu/create, or a Refusal with a message per field."""
     errors = {}
     if not raw_buttons:
-        raise MenuInvalid({"menu": "请至少设置一个菜单"})
+        raise _invalid({"menu": "请至少设置一个菜单"})
     if len(raw_buttons) > MAX_TOP:
-        raise MenuInvalid({"menu": f"一级菜单最多 {MAX_TOP} 个"})
+        raise _invalid({"menu": f"一级菜单最多 {MAX_TOP} 个"})
     buttons = []
     for i, raw in enumerate(raw_buttons):
         field = f"b{i}"
@@ -86,7 +85,7 @@ def validate(raw_buttons):
         else:
             buttons.append(_leaf({**raw, "name": name}, field, errors))
     if errors:
-        raise MenuInvalid(errors)
+        raise _invalid(errors)
     return buttons
 
 
@@ -124,15 +123,11 @@ def save_draft(db, buttons, *, admin, ip=None):
     return menu
 
 
-class MenuStateError(ValueError):
-    pass
-
-
 def publish(db, menu, *, admin, ip=None):
     """Queue menu/create for this version; a version is published once."""
     db.refresh(menu, with_for_update=True)  # two clicks on 发布 must not both pass the check
     if menu.publish_requested_at is not None:
-        raise MenuStateError(f"菜单 #{menu.id} 已提交发布，不能重复发布")
+        raise Refusal("already_published", f"菜单 #{menu.id} 已提交发布，不能重复发布", status=409)
     menu.publish_requested_at = utcnow()
     menu.publish_requested_by = admin.username if admin else "system"
     menu.sync_state = SyncState.pending
@@ -154,3 +149,8 @@ def live(db):
         .order_by(OfficialAccountMenu.id.desc())
         .limit(1)
     ).first()
+
+
+def versions(db, limit=10):
+    """The newest versions, drafts included."""
+    return db.scalars(select(OfficialAccountMenu).order_by(OfficialAccountMenu.id.desc()).limit(limit)).all()

@@ -9,6 +9,7 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 
 from portal.contract import NoCredentials, NotInDocument, ParameterProblem
+from portal.refusal import Refusal
 
 from .api import error_response
 from .api.callbacks import SIGNED_BY
@@ -55,10 +56,16 @@ def utf8_url_tween_factory(handler, registry):
     return utf8_url_tween
 
 
+@exception_view_config(Refusal, renderer="error.html")
+def refused(refusal, request):
+    """A service or view refused the request: the API's error shape, or the error page."""
+    if _is_api(request):
+        return error_response(refusal.status, refusal.code, refusal.message, refusal.fields)
+    return _page(request, refusal.status, "无法完成请求", refusal.message)
+
+
 @forbidden_view_config(renderer="error.html")
 def forbidden(exc, request):
-    if exc.content_type == "application/json":
-        return exc  # a view's own refusal (api_error), already explained
     if _is_api(request):
         identity = request.wechat_identity
         if identity is None:

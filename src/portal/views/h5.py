@@ -7,6 +7,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
 from portal.messaging import runtime
+from portal.refusal import Refusal
 from portal.services import identity
 
 
@@ -37,7 +38,7 @@ def wechat_callback(request):
         return {"title": "登录已失效", "message": "登录状态已失效或来源不明，请从公众号菜单重新进入。"}
     try:
         user, token, _ = identity.login_with_oauth(request.dbsession, runtime().wechat(), request.params.get("code"))
-    except identity.LoginError as exc:
+    except Refusal as exc:
         request.response.status = exc.status
         return {"title": "登录失败", "message": exc.message}
     # A new session at login: nothing from before survives, the CSRF token included.

@@ -10,7 +10,9 @@ from math import ceil
 from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPNotFound
-from sqlalchemy import func, select
+
+from portal.forms import positive
+from portal.services import paging
 
 
 def _section(item):
@@ -32,20 +34,14 @@ def area_labels(request, admin):
 class Page:
     """One numbered page of a list query (with its total), links keeping the current filters.
 
-    For lists that stay small (accounts, drivers, users): counting and OFFSET read every row
-    before the page, so ever-growing lists use :class:`KeysetPage` instead.
+    For lists that stay small (accounts, drivers, users): ever-growing lists use
+    :class:`KeysetPage` instead.
     """
 
     def __init__(self, request, db, query, *, per_page=20):
-        try:
-            self.number = max(1, int(request.params.get("page", 1)))
-        except ValueError:
-            self.number = 1
         self.per_page = per_page
-        self.total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        self.items, self.total, self.number = paging.numbered(db, query, positive(request.params.get("page")) or 1, per_page)
         self.pages = max(1, ceil(self.total / per_page))
-        self.number = min(self.number, self.pages)
-        self.items = db.scalars(query.limit(per_page).offset((self.number - 1) * per_page)).all()
         self._request = request
 
     def url(self, number):
@@ -63,27 +59,16 @@ class KeysetPage:
     """One page of a list shown newest first, found by id instead of by counting.
 
     ``?before=<id>`` (下一页, older) and ``?after=<id>`` (上一页, newer) carry the last or
-    first id shown, with the current filters; nothing is counted and nothing is skipped, so a
-    page costs the same with a thousand rows as with millions. ``query`` must be ordered by
-    ``id_column`` descending.
+    first id shown, with the current filters. ``query`` must be ordered by ``id_column``
+    descending.
     """
 
     def __init__(self, request, db, query, id_column, *, per_page=20):
         self._request = request
-        before, after = _positive(request.params.get("before")), _positive(request.params.get("after"))
-        if after is not None:
-            # The page just above ``after``: read upwards, shown newest first.
-            rows = db.scalars(query.where(id_column > after).order_by(None).order_by(id_column.asc()).limit(per_page + 1)).all()
-            if len(rows) >= per_page:
-                self.items = rows[:per_page][::-1]
-                self.has_newer, self.has_older = len(rows) > per_page, True
-                return
-            before = None  # less than a page above it: that is the top of the list
-        if before is not None:
-            query = query.where(id_column < before)
-        rows = db.scalars(query.limit(per_page + 1)).all()
-        self.items = rows[:per_page]
-        self.has_newer, self.has_older = before is not None, len(rows) > per_page
+        self.items, self.has_newer, self.has_older = paging.keyset(
+            db, query, id_column, before=positive(request.params.get("before")), after=positive(request.params.get("after")),
+            per_page=per_page,
+        )
 
     def _url(self, **param):
         params = {k: v for k, v in self._request.GET.items() if k not in ("page", "before", "after") and v != ""}
@@ -103,12 +88,13 @@ class KeysetPage:
         return self._url(before=self.items[-1].id) if self.has_older else None
 
 
-def _positive(value):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+def form_errors(refusal):
+    """What a form shows for a refusal: each field's message beside it, and the refusal's
+    message above the form unless a field already says it."""
+    errors = dict(refusal.fields)
+    if refusal.message not in errors.values():
+        errors["form"] = refusal.message
+    return errors
 
 
 def get_or_404(request, model):

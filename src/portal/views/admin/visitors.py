@@ -3,11 +3,9 @@ grant/revoke staff (内部工作人员 approve visitors)."""
 
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
-from sqlalchemy import or_, select
 
-from portal.models.admin import AuditEntry
 from portal.models.identity import UserStatus, WeChatUser
-from portal.services import identity
+from portal.services import audit, identity
 
 from . import Page, client_ip, get_or_404
 
@@ -25,29 +23,18 @@ def wechat_users(request):
     q = request.params.get("q", "").strip()
     status = request.params.get("status", "")
     staff = request.params.get("staff", "")
-    query = select(WeChatUser).order_by(WeChatUser.last_login_at.desc(), WeChatUser.id.desc())
-    if q:
-        like = f"%{q}%"
-        query = query.where(
-            or_(WeChatUser.display_name.ilike(like), WeChatUser.oa_openid == q, WeChatUser.mp_openid == q, WeChatUser.unionid == q)
-        )
-    if status in ("active", "disabled"):
-        query = query.where(WeChatUser.status == UserStatus(status))
-    if staff in ("yes", "no"):
-        query = query.where(WeChatUser.is_staff.is_(staff == "yes"))
+    query = identity.user_list(
+        search=q,
+        status=UserStatus(status) if status in ("active", "disabled") else None,
+        staff=staff == "yes" if staff in ("yes", "no") else None,
+    )
     return {"page": Page(request, request.dbsession, query), "q": q, "status": status, "staff": staff}
 
 
 @view_config(route_name="admin.wechat_user", request_method="GET", renderer="admin/visitors/wechat_user.html", permission=PERMISSION)
 def wechat_user(request):
     user = get_or_404(request, WeChatUser)
-    history = request.dbsession.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.target_type == "wechat_user", AuditEntry.target_id == str(user.id))
-        .order_by(AuditEntry.id.desc())
-        .limit(50)
-    ).all()
-    return {"user": user, "history": history}
+    return {"user": user, "history": audit.history_of(request.dbsession, "wechat_user", user.id)}
 
 
 @view_config(route_name="admin.wechat_user", request_method="POST", permission=PERMISSION)

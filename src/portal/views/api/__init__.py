@@ -1,22 +1,17 @@
-"""JSON views for WeChat users. Errors are ``{"error": {"code", "message", "fields"}}``."""
+"""JSON views for WeChat users, one module per area. Errors are
+``{"error": {"code", "message", "fields"}}``: raise a :class:`~portal.refusal.Refusal`."""
 
 import re
 
-from pyramid.httpexceptions import exception_response
 from pyramid.response import Response
 
-
-def _body(code, message, fields):
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+from portal.refusal import Refusal
 
 
 def error_response(status, code, message, fields=None):
-    return Response(status=status, json_body=_body(code, message, fields), charset="utf-8")
-
-
-def api_error(status, code, message, fields=None):
-    """An exception to raise: the transaction is rolled back and the JSON error answered."""
-    return exception_response(status, json_body=_body(code, message, fields), charset="utf-8")
+    """The JSON error answer (for the exception views; views raise a Refusal)."""
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return Response(status=status, json_body=body, charset="utf-8")
 
 
 def json_object(request):
@@ -24,9 +19,9 @@ def json_object(request):
     try:
         body = request.json_body
     except ValueError:
-        raise api_error(400, "invalid_json", "请求内容不是有效的 JSON") from None
+        raise Refusal("invalid_json", "请求内容不是有效的 JSON") from None
     if not isinstance(body, dict):
-        raise api_error(400, "invalid_json", "请求内容须为 JSON 对象")
+        raise Refusal("invalid_json", "请求内容须为 JSON 对象")
     return body
 
 
@@ -60,5 +55,5 @@ def json_body(request):
     """The request's JSON object, or a 400 that says what is wrong with it."""
     body = json_object(request)
     if problems := text_problems(body):
-        raise api_error(400, "invalid", "提交的内容含有无效的字符", problems)
+        raise Refusal("invalid", "提交的内容含有无效的字符", problems)
     return body

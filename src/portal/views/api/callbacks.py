@@ -9,9 +9,8 @@ API contract is then a 422 ``invalid_event`` (see portal.views.errors).
 
 from portal.integrations.contract import SignatureError, verify
 from portal.messaging import runtime
+from portal.refusal import Refusal
 from portal.settings import SystemSettings
-
-from . import api_error
 
 #: Where a verified request records who signed it.
 SIGNED_BY = "portal.signed_by"
@@ -26,7 +25,7 @@ def check_signature(request, system):
             secret_for=lambda given: own.app_secret if given == own.app_key else None, nonce_seen=runtime().nonces.seen,
         )
     except SignatureError as exc:
-        raise api_error(401, exc.code, "签名校验失败") from None
+        raise Refusal(exc.code, "签名校验失败", status=401) from None
     request.environ[SIGNED_BY] = system
 
 

@@ -4,9 +4,11 @@ from datetime import datetime, timezone
 
 from pyramid.view import view_config
 
-from portal.services import logistics
+from portal.refusal import Refusal
+from portal.services.logistics import le_events
+from portal.services.logistics.policy import Policy
 
-from . import api_error, json_object, text_problems
+from . import json_object, text_problems
 
 
 @view_config(route_name="api.le.events", request_method="POST", renderer="json", require_csrf=False, openapi=True, signed_by="le")
@@ -20,7 +22,7 @@ def le_event(request):
     except ValueError:
         problems["occurred_at"] = "须为带时区的 ISO 8601 时间"
     if problems:
-        raise api_error(422, "invalid_event", "事件格式不正确", problems)
-    policy = request.policy(logistics.Policy)
-    status = logistics.apply_le_event(request.dbsession, body["event_id"], body["type"], occurred_at, body["data"], policy)
+        raise Refusal("invalid_event", "事件格式不正确", problems, status=422)
+    policy = request.policy(Policy)
+    status = le_events.apply_le_event(request.dbsession, body["event_id"], body["type"], occurred_at, body["data"], policy)
     return {"status": status}

@@ -5,7 +5,7 @@ from pyramid.view import view_config
 
 from portal.services import identity
 
-from . import api_error, json_body
+from . import json_body
 
 def present_me(request, user):
     me = {
@@ -34,8 +34,5 @@ def update_me(request):
     user = request.wechat_user
     if "display_name" in body:
         value = body["display_name"]
-        try:
-            identity.set_display_name(user, value if isinstance(value, str) else "")
-        except identity.LoginError as exc:
-            raise api_error(400, "invalid", exc.message, {"display_name": exc.message}) from None
+        identity.set_display_name(user, value if isinstance(value, str) else "")
     return present_me(request, user)
