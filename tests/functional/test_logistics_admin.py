@@ -17,6 +17,7 @@ from portal.models.logistics import (
     BookingStatus,
     Driver,
     Lane,
+    LeState,
     Product,
     StockCheck,
     Vehicle,
@@ -87,7 +88,7 @@ def _booking(db, vehicle, product, status=BookingStatus.registered, created_at=N
         driver=vehicle.driver, vehicle=vehicle, product=product, kind=BookingKind.pickup, quantity_kg=20_000,
         planned_arrival_at=now + timedelta(hours=2), status=status,
         reserved_kg=20_000 if status in (BookingStatus.registered, BookingStatus.entered) else 0,
-        expires_at=now + timedelta(hours=6), le_state=fields.pop("le_state", "none"), created_at=created_at or now, **fields,
+        expires_at=now + timedelta(hours=6), le_state=fields.pop("le_state", LeState.none), created_at=created_at or now, **fields,
     )
     db.add(booking)
     db.flush()
@@ -200,7 +201,7 @@ def test_the_booking_list_filters_and_paginates(testapp, db):
 def test_the_booking_detail_shows_figures_timeline_and_le_state(testapp, db):
     _login(testapp, db)
     _, _, booking = _world(db)
-    booking.le_state, booking.external_ref = "registered", "LE-CARD-0042"
+    booking.le_state, booking.external_ref = LeState.registered, "LE-CARD-0042"
     booking.mark_failed("LE物流系统返回 HTTP 503")
     db.add(StockCheck(booking_id=booking.id, stock_kg=150_000, reserved_kg=40_000, threshold_kg=10_000, accepted=True))
     booking.events.append(BookingEvent(kind="created", message="提交提货登记：液碱 20000 千克", at=utcnow() - timedelta(minutes=5)))
@@ -275,7 +276,7 @@ def test_the_excel_export_follows_the_filters(testapp, db, monkeypatch):
     product = _product(db)
     first = _vehicle(db, _driver(db, "张师傅"), "闽A12345")
     second = _vehicle(db, _driver(db, "李师傅"), "闽B67890")
-    wanted = [_booking(db, first, product, external_ref=f"CARD-{i}", le_state="registered") for i in range(3)]
+    wanted = [_booking(db, first, product, external_ref=f"CARD-{i}", le_state=LeState.registered) for i in range(3)]
     _booking(db, second, product)
 
     response = testapp.get("/admin/logistics/bookings.xlsx", {"plate": "闽A"})

@@ -3,14 +3,13 @@
 Quantities are integer kilograms everywhere; pages show tonnes.
 """
 
-import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .identity import WeChatUser
-from .meta import BigId, Base, UTCDateTime, utcnow
+from .meta import BigId, Base, LabelledEnum, UTCDateTime, status_column, utcnow
 from .sync import Synced
 
 
@@ -91,34 +90,34 @@ class EntryReport(Synced, Base):
     vehicle: Mapped[Vehicle] = relationship()
 
 
-class BookingKind(enum.Enum):
-    pickup = "pickup"  # 提货
-    delivery = "delivery"  # 送货
+class BookingKind(LabelledEnum):
+    pickup = "pickup", "提货"
+    delivery = "delivery", "送货"
 
 
-class BookingStatus(enum.Enum):
-    checking = "checking"  # 核对库存中
-    registered = "registered"  # 已登记 (stock reserved for a pickup)
-    rejected = "rejected"
-    entered = "entered"
-    loading = "loading"
-    loaded = "loaded"
-    completed = "completed"  # exited the plant
-    cancelled = "cancelled"
-    expired = "expired"  # 退卡: not entered within the reservation window
+class BookingStatus(LabelledEnum):
+    checking = "checking", "核对库存中"
+    #: Stock reserved for a pickup; LE hands out a gate card.
+    registered = "registered", "已登记"
+    rejected = "rejected", "登记被拒"
+    entered = "entered", "已入厂"
+    loading = "loading", "装车中"
+    loaded = "loaded", "已装车"
+    #: The truck left the plant.
+    completed = "completed", "已出厂"
+    cancelled = "cancelled", "已取消"
+    #: 退卡: not entered within the reservation window.
+    expired = "expired", "已退卡"
 
 
-BOOKING_STATUS_LABELS = {
-    BookingStatus.checking: "核对库存中",
-    BookingStatus.registered: "已登记",
-    BookingStatus.rejected: "登记被拒",
-    BookingStatus.entered: "已入厂",
-    BookingStatus.loading: "装车中",
-    BookingStatus.loaded: "已装车",
-    BookingStatus.completed: "已出厂",
-    BookingStatus.cancelled: "已取消",
-    BookingStatus.expired: "已退卡",
-}
+class LeState(LabelledEnum):
+    """What LE has been told about a booking."""
+
+    none = "none", "未推送"
+    registered = "registered", "已登记"
+    cancelled = "cancelled", "已退卡"
+
+
 #: Statuses that hold stock for a pickup booking.
 RESERVING = (BookingStatus.registered, BookingStatus.entered, BookingStatus.loading)
 #: The forward order of a visit; LE events never move a booking backwards along it.
@@ -142,16 +141,15 @@ class Booking(Synced, Base):
     driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id", ondelete="CASCADE"))
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
     product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
-    kind: Mapped[BookingKind] = mapped_column(Enum(BookingKind, native_enum=False, length=16))
+    kind: Mapped[BookingKind] = mapped_column(status_column(BookingKind))
     quantity_kg: Mapped[int] = mapped_column(Integer)
     planned_arrival_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[BookingStatus] = mapped_column(Enum(BookingStatus, native_enum=False, length=16))
+    status: Mapped[BookingStatus] = mapped_column(status_column(BookingStatus))
     #: Why it was rejected, cancelled or expired, in Chinese.
     reason: Mapped[str | None] = mapped_column(Text)
     reserved_kg: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: What LE has been told: none / registered / cancelled.
-    le_state: Mapped[str] = mapped_column(String(16), default="none")
+    le_state: Mapped[LeState] = mapped_column(status_column(LeState), default=LeState.none)
     actual_quantity_kg: Mapped[int | None] = mapped_column(Integer)
     lane_code: Mapped[str | None] = mapped_column(String(16))
     queue_position: Mapped[int | None] = mapped_column(Integer)
@@ -166,14 +164,6 @@ class Booking(Synced, Base):
     product: Mapped[Product] = relationship()
     events: Mapped[list["BookingEvent"]] = relationship(order_by="BookingEvent.id", back_populates="booking")
     stock_checks: Mapped[list["StockCheck"]] = relationship(order_by="StockCheck.id", back_populates="booking")
-
-    @property
-    def status_label(self):
-        return BOOKING_STATUS_LABELS[self.status]
-
-    @property
-    def kind_label(self):
-        return "提货" if self.kind is BookingKind.pickup else "送货"
 
 
 class BookingEvent(Base):
@@ -207,6 +197,14 @@ class StockCheck(Synced, Base):
     booking: Mapped[Booking] = relationship(back_populates="stock_checks")
 
 
+class OrderStatus(LabelledEnum):
+    created = "created", "已开单"
+    #: LE shipped it (outbound_order.created).
+    shipped = "shipped", "已发货"
+    #: The driver's 到货签收.
+    signed = "signed", "已签收"
+
+
 class OutboundOrder(Synced, Base):
     """销售出库单 / 提货单 as LE reports it; the Synced state follows the sign-off push."""
 
@@ -221,16 +219,21 @@ class OutboundOrder(Synced, Base):
     planned_quantity_kg: Mapped[int] = mapped_column(Integer)
     actual_quantity_kg: Mapped[int | None] = mapped_column(Integer)
     #: created → shipped (LE) → signed (the driver's sign-off)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[OrderStatus] = mapped_column(status_column(OrderStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_quantity_kg: Mapped[int | None] = mapped_column(Integer)
     signed_note: Mapped[str | None] = mapped_column(String(200))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    @property
-    def status_label(self):
-        return {"created": "已开单", "shipped": "已发货", "signed": "已签收"}.get(self.status, self.status)
+
+class LaneStatus(LabelledEnum):
+    """A lane's status as LE reports it; LE may report others, shown as they come."""
+
+    idle = "idle", "空闲"
+    loading = "loading", "装车中"
+    maintenance = "maintenance", "检修"
+    closed = "closed", "关闭"
 
 
 class Lane(Base):
@@ -240,6 +243,7 @@ class Lane(Base):
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(32))
+    #: Text rather than a LaneStatus: a status LE adds is kept, not refused.
     status: Mapped[str] = mapped_column(String(16))
     loading_count: Mapped[int] = mapped_column(Integer, default=0)
     waiting_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -247,7 +251,7 @@ class Lane(Base):
 
     @property
     def status_label(self):
-        return {"idle": "空闲", "loading": "装车中", "maintenance": "检修", "closed": "关闭"}.get(self.status, self.status)
+        return LaneStatus.label_of(self.status)
 
 
 class LeEvent(Base):

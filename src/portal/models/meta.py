@@ -1,8 +1,10 @@
-"""Declarative base, the constraint naming convention and the column types every model shares."""
+"""Declarative base, the constraint naming convention, and the column types and status enum
+every model shares."""
 
+import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -43,6 +45,34 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class LabelledEnum(enum.StrEnum):
+    """A status: stored as its value, shown as its Chinese label.
+
+    Members are declared ``registered = "registered", "已登记"``; each is the string of its value
+    (``BookingStatus.registered == "registered"``) and has a ``label``.
+    """
+
+    def __new__(cls, value, label):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def label_of(cls, value):
+        """The label of ``value``, or ``value`` itself when it is none of ours (another system may
+        report values we do not know yet)."""
+        try:
+            return cls(value).label
+        except ValueError:
+            return value
+
+
+def status_column(kind):
+    """The column type of a LabelledEnum: its values in a VARCHAR(16), no database enum type."""
+    return Enum(kind, native_enum=False, length=16)
 
 
 class Base(DeclarativeBase):

@@ -67,7 +67,7 @@ def _open_dead_letter(db, dead_letter_id):
     if letter is None:
         raise Refusal("not_found", f"死信 {dead_letter_id} 不存在", status=404)
     if letter.status is not DeadLetterStatus.open:
-        raise Refusal("not_open", f"死信 {dead_letter_id} 的状态为「{letter.status_label}」，不能再处理", status=409)
+        raise Refusal("not_open", f"死信 {dead_letter_id} 的状态为「{letter.status.label}」，不能再处理", status=409)
     return letter
 
 

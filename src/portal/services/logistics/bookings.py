@@ -15,7 +15,17 @@ from sqlalchemy.orm import object_session
 from portal import outbox
 from portal.db import Transaction
 from portal.forms import Form
-from portal.models.logistics import Booking, BookingEvent, BookingKind, BookingStatus, Driver, Product, StockCheck, Vehicle
+from portal.models.logistics import (
+    Booking,
+    BookingEvent,
+    BookingKind,
+    BookingStatus,
+    Driver,
+    LeState,
+    Product,
+    StockCheck,
+    Vehicle,
+)
 from portal.models.meta import utcnow
 from portal.models.admin import AdminUser
 from portal.refusal import Refusal
@@ -65,10 +75,10 @@ def create_booking(db, driver: Driver, data: dict, policy: Policy, now: datetime
 
     booking = Booking(
         driver=driver, vehicle=vehicle, product=product, kind=BookingKind(kind), quantity_kg=quantity,
-        planned_arrival_at=planned, status=BookingStatus.checking, reserved_kg=0, le_state="none",
+        planned_arrival_at=planned, status=BookingStatus.checking, reserved_kg=0, le_state=LeState.none,
     )
     db.add(booking)
-    add_event(booking, "created", f"提交{booking.kind_label}登记：{product.name} {quantity} 千克")
+    add_event(booking, "created", f"提交{booking.kind.label}登记：{product.name} {quantity} 千克")
     if booking.kind is BookingKind.pickup:
         # Through the relationship: one flush writes all three rows, and the answer's
         # booking.stock_checks needs no query.
@@ -126,7 +136,7 @@ def cancel_booking(db, booking: Booking, *, by: str, reason: str | None = None) 
     """The driver or an admin cancels a booking that has not entered the plant."""
     db.refresh(booking, with_for_update=True)
     if booking.status not in (BookingStatus.checking, BookingStatus.registered):
-        raise Refusal("not_cancellable", f"当前状态为“{booking.status_label}”，不能取消", status=409)
+        raise Refusal("not_cancellable", f"当前状态为“{booking.status.label}”，不能取消", status=409)
     booking.status = BookingStatus.cancelled
     booking.reason = reason or ("驾驶员取消" if by == "driver" else "管理员取消")
     release(booking)
@@ -182,7 +192,7 @@ def notify_driver(db, booking: Booking, policy: Policy, topic: str, detail: str)
         return
     notify(
         db, user, topic=topic, template_id=policy.notify_template,
-        data={"thing1": f"{booking.kind_label} {booking.product.name}", "thing2": detail, "time3": local_time(utcnow(), "%Y-%m-%d %H:%M")},
+        data={"thing1": f"{booking.kind.label} {booking.product.name}", "thing2": detail, "time3": local_time(utcnow(), "%Y-%m-%d %H:%M")},
     )
 
 
@@ -200,8 +210,9 @@ def le_step(booking: Booking) -> str | None:
     # (a timeout, a worker killed before its commit). So a booking that was registered here —
     # only registration sets expires_at — is cancelled at LE once it ends, whatever le_state
     # says; LE answers the cancellation of a booking it never registered just the same.
-    may_be_at_le = booking.le_state == "registered" or (booking.le_state == "none" and booking.expires_at is not None)
-    if not ended and booking.status not in (BookingStatus.checking, BookingStatus.rejected) and booking.le_state == "none":
+    told = booking.le_state
+    may_be_at_le = told == LeState.registered or (told == LeState.none and booking.expires_at is not None)
+    if not ended and booking.status not in (BookingStatus.checking, BookingStatus.rejected) and told == LeState.none:
         return "register"
     if ended and may_be_at_le:
         return "cancel"
@@ -229,12 +240,12 @@ def le_cancel_reason(booking: Booking) -> str:
 
 def registered_at_le(booking: Booking, card_no: str) -> None:
     booking.mark_synced(card_no)
-    booking.le_state = "registered"
+    booking.le_state = LeState.registered
     add_event(booking, "le_registered", f"LE 已登记，卡号 {booking.external_ref}")
 
 
 def cancelled_at_le(booking: Booking) -> None:
-    booking.le_state = "cancelled"
+    booking.le_state = LeState.cancelled
     booking.mark_synced()
     add_event(booking, "le_cancelled", "LE 已退卡")
 
@@ -272,7 +283,7 @@ def admin_expire_booking(
     reason = _admin_reason(reason)
     db.refresh(booking, with_for_update=True)
     if booking.status is not BookingStatus.registered:
-        raise Refusal("not_registered", f"当前状态为“{booking.status_label}”，只有已登记的预约可以退卡", status=409)
+        raise Refusal("not_registered", f"当前状态为“{booking.status.label}”，只有已登记的预约可以退卡", status=409)
     expire_booking(db, booking.id, policy, by="admin", reason=reason, force=True)
     audit.record(
         db, admin, "booking.expire", target_type="booking", target_id=booking.id,

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.models.logistics import RESERVING, VISIT_ORDER, Booking, BookingStatus, Lane, LeEvent
+from portal.models.logistics import RESERVING, VISIT_ORDER, Booking, BookingStatus, Lane, LeEvent, OrderStatus
 from portal.models.meta import utcnow
 
 from .bookings import add_event, notify_driver, release
@@ -74,7 +74,7 @@ def _apply_visit(db, type_, data, occurred_at, policy):
         return "ignored"
     status, stamp, message = _VISIT_STEP[type_]
     if booking.status not in VISIT_ORDER:
-        add_event(booking, "late_event", f"LE 报告“{message}”，但该登记状态为“{booking.status_label}”，未处理")
+        add_event(booking, "late_event", f"LE 报告“{message}”，但该登记状态为“{booking.status.label}”，未处理")
         return "ignored"
     if stamp and getattr(booking, stamp) is None:
         setattr(booking, stamp, occurred_at)
@@ -89,7 +89,7 @@ def _apply_visit(db, type_, data, occurred_at, policy):
 
 def _apply_order(db, data, occurred_at):
     booking = db.get(Booking, data.get("booking_id")) if isinstance(data.get("booking_id"), int) else None
-    order = upsert_order(db, {**data, "status": "shipped", "shipped_at": occurred_at}, created_at=occurred_at)
+    order = upsert_order(db, {**data, "status": OrderStatus.shipped, "shipped_at": occurred_at}, created_at=occurred_at)
     if order is None:
         return "ignored"
     if booking is not None:

@@ -6,14 +6,14 @@ from sqlalchemy import select
 
 from portal import outbox
 from portal.forms import Form
-from portal.models.logistics import Booking, Driver, OutboundOrder
+from portal.models.logistics import Booking, Driver, OrderStatus, OutboundOrder
 from portal.models.meta import utcnow
 from portal.refusal import Refusal
 
 from .policy import Policy
 
 #: An order only moves forward: created → shipped (LE) → signed (the driver).
-_RANK = {"created": 0, "shipped": 1, "signed": 2}
+_RANK = {status: rank for rank, status in enumerate(OrderStatus)}
 
 
 def upsert_order(db, data: dict, created_at: datetime | None = None) -> OutboundOrder | None:
@@ -26,7 +26,7 @@ def upsert_order(db, data: dict, created_at: datetime | None = None) -> Outbound
     if order is None:
         if not data.get("product_code"):
             return None  # a new order names its product
-        order = OutboundOrder(order_no=order_no, status="created", created_at=created_at or utcnow(), planned_quantity_kg=0)
+        order = OutboundOrder(order_no=order_no, status=OrderStatus.created, created_at=created_at or utcnow(), planned_quantity_kg=0)
     order.driver_id = driver_id
     if booking_known:
         order.booking_id = booking_id
@@ -34,8 +34,8 @@ def upsert_order(db, data: dict, created_at: datetime | None = None) -> Outbound
     order.planned_quantity_kg = data.get("planned_quantity_kg") or order.planned_quantity_kg
     if data.get("actual_quantity_kg") is not None:
         order.actual_quantity_kg = data["actual_quantity_kg"]
-    if _RANK.get(data.get("status"), 0) > _RANK.get(order.status, 0) and order.status != "signed":
-        order.status = data["status"]
+    if _RANK.get(data.get("status"), 0) > _RANK[order.status] and order.status != OrderStatus.signed:
+        order.status = OrderStatus(data["status"])
     if data.get("shipped_at") and order.shipped_at is None:
         shipped = data["shipped_at"]
         order.shipped_at = shipped if isinstance(shipped, datetime) else datetime.fromisoformat(shipped)
@@ -62,9 +62,9 @@ def sign_order(db, driver: Driver, order_no: str, data: dict, policy: Policy) ->
     order = db.scalar(select(OutboundOrder).where(OutboundOrder.order_no == order_no).with_for_update())
     if order is None or order.driver_id != driver.id:
         raise Refusal("not_found", "单据不存在", status=404)
-    if order.status == "signed":
+    if order.status == OrderStatus.signed:
         raise Refusal("already_signed", "该单据已签收，不能重复签收", status=409)
-    if order.status != "shipped" or not order.actual_quantity_kg:
+    if order.status != OrderStatus.shipped or not order.actual_quantity_kg:
         raise Refusal("not_shipped", "该单据尚未发货，不能签收", status=409)
     form = Form(data)
     quantity = form.integer("signed_quantity_kg", "签收数量（千克）", maximum=100_000)
@@ -76,7 +76,7 @@ def sign_order(db, driver: Driver, order_no: str, data: dict, policy: Policy) ->
             f"签收数量与发货数量 {order.actual_quantity_kg} 千克相差超过 {policy.signoff_tolerance_percent:g}%，请核对或联系调度",
         )
     form.done()
-    order.status = "signed"
+    order.status = OrderStatus.signed
     order.signed_quantity_kg, order.signed_note, order.signed_at = quantity, note, utcnow()
     order.mark_pending()
     outbox.defer(db, "le.push_signoff", order.id)

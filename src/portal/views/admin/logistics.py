@@ -11,7 +11,7 @@ from pyramid.view import view_config
 
 from portal import validation
 from portal.forms import Form
-from portal.models.logistics import BOOKING_STATUS_LABELS, Booking, BookingStatus, Driver, Product
+from portal.models.logistics import Booking, BookingStatus, Driver, Product
 from portal.refusal import Refusal
 from portal.services.logistics import bookings as booking_rules
 from portal.services.logistics import drivers as driver_rules
@@ -26,7 +26,6 @@ PERMISSION = "admin:logistics"
 #: Rows in one Excel export; more would make a file few spreadsheets open comfortably.
 EXPORT_LIMIT = 50_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-LE_STATE_LABELS = {"none": "未推送", "registered": "已登记", "cancelled": "已退卡"}
 EXPORT_HEADERS = [
     "编号", "类型", "品名", "数量（千克）", "实际数量（千克）", "车牌", "挂车", "驾驶员", "计划到厂",
     "状态", "原因", "LE 状态", "LE 卡号", "创建时间",
@@ -66,7 +65,7 @@ def bookings(request):
         "page": KeysetPage(request, db, query, Booking.id),
         "filters": filters,
         "errors": errors,
-        "statuses": BOOKING_STATUS_LABELS,
+        "statuses": list(BookingStatus),
         "products": queries.products(db),
         "export_url": request.route_url("admin.logistics.bookings_xlsx", _query={k: v for k, v in filters.items() if v}),
     }
@@ -79,9 +78,9 @@ def _excel_time(value):
 
 def _export_row(booking):
     return [
-        booking.id, booking.kind_label, booking.product.name, booking.quantity_kg, booking.actual_quantity_kg,
+        booking.id, booking.kind.label, booking.product.name, booking.quantity_kg, booking.actual_quantity_kg,
         booking.vehicle.plate_no, booking.vehicle.trailer_no, booking.driver.name, _excel_time(booking.planned_arrival_at),
-        booking.status_label, booking.reason, LE_STATE_LABELS.get(booking.le_state, booking.le_state), booking.external_ref,
+        booking.status.label, booking.reason, booking.le_state.label, booking.external_ref,
         _excel_time(booking.created_at),
     ]
 
@@ -113,7 +112,7 @@ def export_bookings(request):
 def booking(request):
     booking = get_or_404(request, Booking)
     checks = queries.stock_checks_of(request.dbsession, booking)
-    return {"booking": booking, "checks": checks, "le_states": LE_STATE_LABELS, **_people()}
+    return {"booking": booking, "checks": checks, **_people()}
 
 
 @view_config(route_name="admin.logistics.booking", request_method="POST", permission=PERMISSION)

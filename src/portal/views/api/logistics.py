@@ -5,7 +5,7 @@ from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
 from portal import forms, validation
-from portal.models.logistics import BookingStatus
+from portal.models.logistics import BookingStatus, OrderStatus
 from portal.services.logistics import bookings, drivers, entry_reports, orders, queries
 from portal.services.logistics.policy import Policy
 
@@ -19,7 +19,7 @@ def _iso(value):
 
 
 def present_sync(record):
-    return {"state": record.sync_state.value, "label": record.sync_label, "error": record.sync_error}
+    return {"state": record.sync_state.value, "label": record.sync_state.label, "error": record.sync_error}
 
 
 def present_driver(driver):
@@ -63,14 +63,14 @@ def present_booking(booking, timeline=False):
     body = {
         "id": booking.id,
         "kind": booking.kind.value,
-        "kind_label": booking.kind_label,
+        "kind_label": booking.kind.label,
         "product_code": booking.product_code,
         "product_name": booking.product.name,
         "quantity_kg": booking.quantity_kg,
         "vehicle": {"id": booking.vehicle_id, "plate_no": booking.vehicle.plate_no, "trailer_no": booking.vehicle.trailer_no},
         "planned_arrival_at": _iso(booking.planned_arrival_at),
         "status": booking.status.value,
-        "status_label": booking.status_label,
+        "status_label": booking.status.label,
         "reason": booking.reason,
         "expires_at": _iso(booking.expires_at),
         "card_no": booking.external_ref,
@@ -92,13 +92,13 @@ def present_order(order):
         "product_code": order.product_code,
         "planned_quantity_kg": order.planned_quantity_kg,
         "actual_quantity_kg": order.actual_quantity_kg,
-        "status": order.status,
-        "status_label": order.status_label,
+        "status": order.status.value,
+        "status_label": order.status.label,
         "created_at": _iso(order.created_at),
         "shipped_at": _iso(order.shipped_at),
         "signed_quantity_kg": order.signed_quantity_kg,
         "signed_at": _iso(order.signed_at),
-        "sign_sync": present_sync(order) if order.status == "signed" else None,
+        "sign_sync": present_sync(order) if order.status == OrderStatus.signed else None,
     }
 
 
@@ -126,7 +126,7 @@ def present_lane(lane):
 def present_place_in_queue(booking):
     return {
         "booking_id": booking.id, "lane_code": booking.lane_code, "position": booking.queue_position,
-        "called": booking.called_at is not None, "status": booking.status.value, "status_label": booking.status_label,
+        "called": booking.called_at is not None, "status": booking.status.value, "status_label": booking.status.label,
     }
 
 
@@ -234,7 +234,8 @@ class DriverApi:
     def list_orders(self):
         params = self.request.params
         limit = forms.query_integer(params, "limit", 20, MAX_PAGE)
-        status = forms.query_choice(params, "status", ("created", "shipped", "signed"), "未知的单据状态", "可选 created、shipped、signed")
+        choices = [s.value for s in OrderStatus]
+        status = forms.query_choice(params, "status", choices, "未知的单据状态", "可选 " + "、".join(choices))
         found = queries.orders_of(
             self.db, self.driver, status=status, since=forms.query_date(params, "from"), until=forms.query_date(params, "to"),
             before=forms.query_integer(params, "before"), limit=limit,
