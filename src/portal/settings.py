@@ -121,6 +121,11 @@ class CoreSettings(Typed):
     list_cache_size: int = 2000
     http_connect_timeout: float = 3.05
     http_read_timeout: float = 10
+    #: The Official Account (oa) and the mini-program (mp).
+    wechat_appid: str | None = None
+    wechat_secret: str | None = None
+    wechat_mp_appid: str | None = None
+    wechat_mp_secret: str | None = None
     wechat_api_url: str = "https://api.weixin.qq.com"
     wechat_open_url: str = "https://open.weixin.qq.com"
 

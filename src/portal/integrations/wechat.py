@@ -171,10 +171,10 @@ class WeChatPlatform:
     def from_settings(cls, settings, cache):
         core = CoreSettings.from_settings(settings)
         return cls(
-            oa_appid=settings["portal.wechat_appid"],
-            oa_secret=settings["portal.wechat_secret"],
-            mp_appid=settings["portal.wechat_mp_appid"],
-            mp_secret=settings["portal.wechat_mp_secret"],
+            oa_appid=core.wechat_appid,
+            oa_secret=core.wechat_secret,
+            mp_appid=core.wechat_mp_appid,
+            mp_secret=core.wechat_mp_secret,
             api_url=core.wechat_api_url,
             open_url=core.wechat_open_url,
             cache=cache,

@@ -34,7 +34,7 @@ import requests
 from webob import Response
 
 from portal.integrations.contract import signature
-from portal.settings import CoreSettings, SystemSettings
+from portal.settings import CoreSettings, SystemSettings, Typed
 from portal.timefmt import SHANGHAI
 
 from .base import Reject, Replay
@@ -173,6 +173,15 @@ def _advance(booking, status):
         booking["status"] = status
 
 
+@dataclass(frozen=True)
+class LeSimulatorSettings(Typed):
+    """``portal.le_callback_url``: where the LE simulator posts its events (default: our own)."""
+
+    PREFIX = "portal.le_"
+
+    callback_url: str | None = None
+
+
 class LeSimulator(ContractSimulator):
     """LE's contract endpoints, and a Python API for tests and the page: :meth:`play_visit`,
     :meth:`call_to_lane`, :meth:`set_lane`, :meth:`send_event` and :meth:`state`;
@@ -207,7 +216,8 @@ class LeSimulator(ContractSimulator):
         """LE accepting portal's credentials, its events posted to ``portal.le_callback_url``
         (by default our own ``/api/le/events``)."""
         own = SystemSettings.of(settings, system)
-        callback = settings.get("portal.le_callback_url") or CoreSettings.from_settings(settings).public_url.rstrip("/") + "/api/le/events"
+        callback = LeSimulatorSettings.from_settings(settings).callback_url
+        callback = callback or CoreSettings.from_settings(settings).public_url.rstrip("/") + "/api/le/events"
         return cls(own.app_key, own.app_secret, callback_url=callback)
 
     def reset(self):

@@ -27,6 +27,8 @@ from urllib.parse import urlencode
 
 from webob import Request, Response
 
+from portal.settings import CoreSettings
+
 from .base import Reject, Replay, Simulator
 
 SCOPES = ("snsapi_base", "snsapi_userinfo")
@@ -207,11 +209,12 @@ class WeChatSimulator(Simulator):
     def from_settings(cls, settings, name="wechat"):
         """The Official Account and mini-program of the settings, knowing the template ids
         our settings name (``portal.wechat_template_*``)."""
+        core = CoreSettings.from_settings(settings)
         return cls(
-            oa_appid=settings["portal.wechat_appid"],
-            oa_secret=settings["portal.wechat_secret"],
-            mp_appid=settings["portal.wechat_mp_appid"],
-            mp_secret=settings["portal.wechat_mp_secret"],
+            oa_appid=core.wechat_appid,
+            oa_secret=core.wechat_secret,
+            mp_appid=core.wechat_mp_appid,
+            mp_secret=core.wechat_mp_secret,
             templates=[value for key, value in settings.items() if key.startswith("portal.wechat_template_")],
         )
 
