@@ -15,14 +15,14 @@ import sys
 from alembic import command
 from alembic.config import Config
 
-from portal import demo, make_config, outbox
 from portal import db as portal_db
+from portal import demo, make_config, outbox
 from portal import settings as portal_settings
 from portal.messaging import runtime
 from portal.models.ops import DeadLetter, DeadLetterStatus
+from portal.refusal import Refusal
 from portal.scheduler import Scheduler
 from portal.services import ops
-from portal.refusal import Refusal
 from portal.services.admin_accounts import create_admin
 from portal.timefmt import local_time
 

@@ -10,9 +10,9 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite

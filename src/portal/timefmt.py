@@ -1,6 +1,6 @@
 """Times are stored in UTC and shown in Asia/Shanghai."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -15,7 +15,7 @@ def local_time(value, fmt="%Y-%m-%d %H:%M:%S"):
 
 def today() -> date:
     """Today's date in Beijing: the day the plant's rules (certificate expiry …) are judged on."""
-    return datetime.now(timezone.utc).astimezone(SHANGHAI).date()
+    return datetime.now(UTC).astimezone(SHANGHAI).date()
 
 
 def local_midnight(day: date) -> datetime:

@@ -84,7 +84,10 @@ def test_a_pickup_waits_for_the_mes_and_a_delivery_is_registered_at_once(testapp
 
 @pytest.mark.parametrize("change, reason", [
     (lambda d, v: setattr(d, "qualification_expires_on", (utcnow() + timedelta(hours=1)).date()), "从业资格证"),
-    (lambda d, v: setattr(d, "escort_qualification_expires_on", (utcnow() + timedelta(hours=1)).date()) or setattr(d, "escort_name", "李四"), "押运员从业资格证"),
+    (
+        lambda d, v: setattr(d, "escort_qualification_expires_on", (utcnow() + timedelta(hours=1)).date()) or setattr(d, "escort_name", "李四"),
+        "押运员从业资格证",
+    ),
     (lambda d, v: setattr(v, "tank_inspection_expires_on", (utcnow() + timedelta(hours=1)).date()), "罐体检验"),
     (lambda d, v: setattr(v, "approved_products", ["HCL31"]), "罐体适装介质不含"),
     (lambda d, v: setattr(v, "tank_capacity_kg", 10000), "超过罐体容量"),

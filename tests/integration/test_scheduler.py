@@ -38,7 +38,7 @@ def test_two_schedulers_running_together_run_each_job_once_per_period(committed)
     with ThreadPoolExecutor(2) as pool:
         for second in range(60):  # one simulated minute, both schedulers ticking every second
             now = start + timedelta(seconds=second)
-            for scheduler, names in zip(schedulers, pool.map(tick, schedulers, [now, now])):
+            for scheduler, names in zip(schedulers, pool.map(tick, schedulers, [now, now]), strict=True):
                 ran_by[scheduler.runner] += len(names)
 
     assert runs == {"every-10s": 6, "every-30s": 2}

@@ -4,6 +4,7 @@ import json
 import re
 import threading
 from datetime import datetime
+from functools import partial
 
 import pytest
 import requests
@@ -342,7 +343,7 @@ def test_signing_refuses_unknown_orders_and_bad_quantities(le, sim):
     order_no = visited(le, sim)
     for quantity in (0, -5, "29950", None):
         body = {"signed_quantity_kg": quantity}
-        error = refused(lambda: le.write(f"/v1/outbound-orders/{order_no}/sign", body, idempotency_key=f"s-{quantity}"))
+        error = refused(partial(le.write, f"/v1/outbound-orders/{order_no}/sign", body, idempotency_key=f"s-{quantity}"))
         assert (error.status, error.code) == (422, "INVALID")
     assert sim.orders[order_no]["status"] == "shipped"
 

@@ -4,6 +4,7 @@ cycle inside a function, and the core names no business area."""
 import ast
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,24 @@ def test_the_check_sees_the_core():
     assert {"scheduler.py", "outbox.py", "settings.py", "views/errors.py", "views/h5.py", "models/admin.py"} <= core
     assert {"messaging/broker.py", "simulators/__init__.py", "views/admin/__init__.py", "templates/admin/layout.html"} <= core
     assert "views/api/logistics.py" not in core and "templates/admin/logistics/bookings.html" not in core
+
+
+# -- style ---------------------------------------------------------------------------------------
+
+
+def test_every_service_function_has_a_typed_signature():
+    untyped = []
+    for path in sorted((SRC / "services").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                if node.returns is None or any(argument.annotation is None for argument in arguments):
+                    untyped.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name}")
+    assert untyped == []
+
+
+def test_ruff_finds_nothing():
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    assert ruff, "ruff is part of the test extra: pip install -e '.[test]'"
+    result = subprocess.run([ruff, "check", "--no-cache", "src", "tests"], cwd=SRC.parent.parent, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -62,7 +62,8 @@ class LeClient(ContractClient):
         return self.write("/v1/bookings", payload, idempotency_key=f"booking-{booking_id}-register")["card_no"]
 
     def cancel_booking(self, booking_id, *, reason, note):
-        self.write(f"/v1/bookings/{booking_id}/cancel", {"reason": reason, "note": note}, idempotency_key=f"booking-{booking_id}-cancel")
+        payload = {"reason": reason, "note": note}
+        self.write(f"/v1/bookings/{booking_id}/cancel", payload, idempotency_key=f"booking-{booking_id}-cancel")
 
     def sign_order(self, *, order_no, signed_quantity_kg, note, signed_at):
         payload = {"signed_quantity_kg": signed_quantity_kg, "note": note, "signed_at": _iso(signed_at)}

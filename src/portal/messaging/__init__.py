@@ -9,8 +9,8 @@
 * :mod:`.middleware` — dead letters in the database, the Redis heartbeat, broker maintenance.
 """
 
+from .broker import Runtime, configure, includeme, is_configured, runtime
 from .execution import Job
 from .registry import ActorSpec, actor, spec
-from .broker import Runtime, configure, includeme, is_configured, runtime
 
 __all__ = ["ActorSpec", "Job", "Runtime", "actor", "configure", "includeme", "is_configured", "runtime", "spec"]

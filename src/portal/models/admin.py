@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .meta import BigId, Base, UTCDateTime, utcnow
+from .meta import Base, BigId, UTCDateTime, utcnow
+
 
 class AdminUser(Base):
     __tablename__ = "admin_users"

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, FetchedValue, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .meta import BigId, Base, LabelledEnum, UTCDateTime, status_column, utcnow
+from .meta import Base, BigId, LabelledEnum, UTCDateTime, status_column, utcnow
 
 
 class UserStatus(LabelledEnum):

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, Strin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .identity import WeChatUser
-from .meta import BigId, Base, LabelledEnum, UTCDateTime, status_column, utcnow
+from .meta import Base, BigId, LabelledEnum, UTCDateTime, status_column, utcnow
 from .sync import Synced
 
 
@@ -121,7 +121,9 @@ class LeState(LabelledEnum):
 #: Statuses that hold stock for a pickup booking.
 RESERVING = (BookingStatus.registered, BookingStatus.entered, BookingStatus.loading)
 #: The forward order of a visit; LE events never move a booking backwards along it.
-VISIT_ORDER = [BookingStatus.registered, BookingStatus.entered, BookingStatus.loading, BookingStatus.loaded, BookingStatus.completed]
+VISIT_ORDER = [
+    BookingStatus.registered, BookingStatus.entered, BookingStatus.loading, BookingStatus.loaded, BookingStatus.completed,
+]
 
 
 class Booking(Synced, Base):
@@ -134,7 +136,10 @@ class Booking(Synced, Base):
         Index("ix_bookings_status_id", "status", "id"),
         # The reservation sum per product, and the expiry sweep.
         Index("ix_bookings_product_code_status", "product_code", "status"),
-        Index("ix_bookings_expires_at", "expires_at", postgresql_where=text("status = 'registered'"), sqlite_where=text("status = 'registered'")),
+        Index(
+            "ix_bookings_expires_at", "expires_at",
+            postgresql_where=text("status = 'registered'"), sqlite_where=text("status = 'registered'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

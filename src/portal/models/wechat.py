@@ -6,7 +6,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .identity import WeChatUser
-from .meta import BigId, Base, LabelledEnum, UTCDateTime, status_column, utcnow
+from .meta import Base, BigId, LabelledEnum, UTCDateTime, status_column, utcnow
 from .sync import Synced
 
 

@@ -2,11 +2,13 @@
 
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
 
 from portal.models.admin import AdminSession, AdminUser, LoginAttempt
 from portal.models.meta import utcnow
@@ -27,18 +29,21 @@ USERNAME = re.compile(r"^[a-z0-9_.-]{3,32}$")
 MIN_PASSWORD = 10
 
 
-def _invalid(field, message):
+def _invalid(field: str, message: str) -> Refusal:
     return Refusal("invalid", message, {field: message})
 
 
-def validate_password(password):
+def validate_password(password: str | None) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise _invalid("password", f"密码至少 {MIN_PASSWORD} 位")
     if password.isdigit() or password.isalpha():
         raise _invalid("password", "密码须同时包含字母和数字或符号")
 
 
-def create_admin(db, *, username, display_name, password, areas, known_areas, by=None, ip=None):
+def create_admin(
+    db: Session, *, username: str, display_name: str, password: str, areas: list[str], known_areas: Iterable[str],
+    by: AdminUser | None = None, ip: str | None = None,
+) -> AdminUser:
     """A new admin managing ``areas``, each one of ``known_areas`` (the catalogue's admin areas)."""
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
@@ -64,7 +69,10 @@ def create_admin(db, *, username, display_name, password, areas, known_areas, by
     return admin
 
 
-def update_admin(db, admin, *, by, known_areas, areas=None, is_active=None, password=None, ip=None):
+def update_admin(
+    db: Session, admin: AdminUser, *, by: AdminUser, known_areas: Iterable[str], areas: list[str] | None = None,
+    is_active: bool | None = None, password: str | None = None, ip: str | None = None,
+) -> AdminUser:
     # Validate everything first: a refused change leaves the account untouched.
     if areas is not None and (set(areas) - set(known_areas) or not areas):
         raise _invalid("areas", "请至少选择一个有效的管理范围")
@@ -91,7 +99,7 @@ def update_admin(db, admin, *, by, known_areas, areas=None, is_active=None, pass
     return admin
 
 
-def authenticate(db, username, password, *, ip):
+def authenticate(db: Session, username: str, password: str, *, ip: str) -> AdminUser:
     """The admin for these credentials, or a Refusal with a message safe to show."""
     now = utcnow()
     username = (username or "").strip().lower()
@@ -133,11 +141,11 @@ def authenticate(db, username, password, *, ip):
     return admin
 
 
-def account_list():
+def account_list() -> Select:
     return select(AdminUser).order_by(AdminUser.username)
 
 
-def start_session(db, admin, *, ip, user_agent):
+def start_session(db: Session, admin: AdminUser, *, ip: str, user_agent: str | None) -> str:
     """A new session (a new id at every login); returns the cookie's token."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -150,11 +158,11 @@ def start_session(db, admin, *, ip, user_agent):
     return token
 
 
-def end_session(db, session):
+def end_session(db: Session, session: AdminSession) -> None:
     session.revoked_at = utcnow()
 
 
-def end_all_sessions(db, admin):
+def end_all_sessions(db: Session, admin: AdminUser) -> None:
     db.execute(
         update(AdminSession)
         .where(AdminSession.admin_id == admin.id, AdminSession.revoked_at.is_(None))

@@ -3,9 +3,12 @@
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
 
 from portal.integrations.base import IntegrationError, PermanentError
+from portal.integrations.wechat import WeChatPlatform
+from portal.models.admin import AdminUser
 from portal.models.identity import ApiToken, UserStatus, WeChatUser
 from portal.models.meta import utcnow
 from portal.refusal import Refusal
@@ -25,14 +28,14 @@ _CODE_PROBLEMS = {
 }
 
 
-def _wechat_failure(exc):
+def _wechat_failure(exc: IntegrationError) -> Refusal:
     if isinstance(exc, PermanentError) and exc.code in _CODE_PROBLEMS:
         code, message = _CODE_PROBLEMS[exc.code]
         return Refusal(code, message, status=400 if exc.code != 40226 else 403)
     return Refusal("wechat_unavailable", "微信登录暂时不可用，请稍后再试", status=503)
 
 
-def _find_or_create(db, *, openid_field, openid, unionid):
+def _find_or_create(db: Session, *, openid_field: str, openid: str, unionid: str | None) -> WeChatUser:
     column = getattr(WeChatUser, openid_field)
     match = [column == openid] + ([WeChatUser.unionid == unionid] if unionid else [])
     user = db.scalars(select(WeChatUser).where(or_(*match)).with_for_update()).first()
@@ -52,7 +55,7 @@ def _find_or_create(db, *, openid_field, openid, unionid):
     return user
 
 
-def issue_token(db, user, channel, session_key=None):
+def issue_token(db: Session, user: WeChatUser, channel: str, session_key: str | None = None) -> tuple[str, ApiToken]:
     """A new opaque token for ``user``; only its hash is stored. Returns (plaintext, record)."""
     token = secrets.token_urlsafe(32)
     record = ApiToken(
@@ -64,7 +67,7 @@ def issue_token(db, user, channel, session_key=None):
     return token, record
 
 
-def login_with_oauth(db, platform, code):
+def login_with_oauth(db: Session, platform: WeChatPlatform, code: str | None) -> tuple[WeChatUser, str, ApiToken]:
     """Official Account web authorization: code → user and a new token."""
     if not code:
         raise Refusal("code_missing", "缺少授权码，请从公众号菜单重新进入")
@@ -78,7 +81,7 @@ def login_with_oauth(db, platform, code):
     return (user, *issue_token(db, user, "oauth"))
 
 
-def login_with_miniprogram(db, platform, js_code):
+def login_with_miniprogram(db: Session, platform: WeChatPlatform, js_code: str | None) -> tuple[WeChatUser, str, ApiToken]:
     """Mini-program login: wx.login() code → user and a new token; session_key stays here."""
     if not js_code:
         raise Refusal("code_missing", "缺少登录凭证 code")
@@ -90,11 +93,11 @@ def login_with_miniprogram(db, platform, js_code):
     return (user, *issue_token(db, user, "miniprogram", session_key=result.get("session_key")))
 
 
-def revoke_token(db, token_id):
+def revoke_token(db: Session, token_id: int) -> None:
     db.get(ApiToken, token_id).revoked_at = utcnow()
 
 
-def set_display_name(user, name):
+def set_display_name(user: WeChatUser, name: str | None) -> None:
     name = (name or "").strip()
     problem = "请填写称呼" if not name else f"称呼不能超过 {DISPLAY_NAME_MAX} 个字" if len(name) > DISPLAY_NAME_MAX else None
     if problem:
@@ -102,7 +105,7 @@ def set_display_name(user, name):
     user.display_name = name
 
 
-def roles(user):
+def roles(user: WeChatUser) -> list[str]:
     """What the mini-program builds its menu from; later domains add driver / employee."""
     return ["visitor"] + (["staff"] if user.is_staff else [])
 
@@ -110,7 +113,7 @@ def roles(user):
 # -- admin actions on WeChat users (公众号用户管理) -----------------------------------------
 
 
-def user_list(*, search: str | None = None, status: UserStatus | None = None, staff: bool | None = None):
+def user_list(*, search: str | None = None, status: UserStatus | None = None, staff: bool | None = None) -> Select:
     """Every WeChat user who logged in, most recent first: by name or an exact openid / unionid."""
     query = select(WeChatUser).order_by(WeChatUser.last_login_at.desc(), WeChatUser.id.desc())
     if search:
@@ -128,11 +131,13 @@ def user_list(*, search: str | None = None, status: UserStatus | None = None, st
     return query
 
 
-def _snapshot(user):
+def _snapshot(user: WeChatUser) -> dict:
     return {"status": user.status.value, "is_staff": user.is_staff}
 
 
-def _change(db, user, admin, action, summary, ip, note=None, **changes):
+def _change(
+    db: Session, user: WeChatUser, admin: AdminUser, action: str, summary: str, ip: str | None, note: str | None = None, **changes
+) -> bool:
     before = _snapshot(user)
     for name, value in changes.items():
         setattr(user, name, value)
@@ -146,17 +151,17 @@ def _change(db, user, admin, action, summary, ip, note=None, **changes):
     return True
 
 
-def disable_user(db, user, admin, *, ip=None, note=None):
+def disable_user(db: Session, user: WeChatUser, admin: AdminUser, *, ip: str | None = None, note: str | None = None) -> bool:
     return _change(db, user, admin, "wechat_user.disable", "停用用户", ip, note, status=UserStatus.disabled)
 
 
-def enable_user(db, user, admin, *, ip=None, note=None):
+def enable_user(db: Session, user: WeChatUser, admin: AdminUser, *, ip: str | None = None, note: str | None = None) -> bool:
     return _change(db, user, admin, "wechat_user.enable", "启用用户", ip, note, status=UserStatus.active)
 
 
-def grant_staff(db, user, admin, *, ip=None, note=None):
+def grant_staff(db: Session, user: WeChatUser, admin: AdminUser, *, ip: str | None = None, note: str | None = None) -> bool:
     return _change(db, user, admin, "wechat_user.grant_staff", "授予内部工作人员权限", ip, note, is_staff=True)
 
 
-def revoke_staff(db, user, admin, *, ip=None, note=None):
+def revoke_staff(db: Session, user: WeChatUser, admin: AdminUser, *, ip: str | None = None, note: str | None = None) -> bool:
     return _change(db, user, admin, "wechat_user.revoke_staff", "撤销内部工作人员权限", ip, note, is_staff=False)

@@ -1,6 +1,9 @@
 """Operations: connectivity checks, dead letters, the outbox and notifications (运维)."""
 
-from sqlalchemy import func, select
+from collections.abc import Iterable
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from portal import outbox
 from portal.models.identity import WeChatUser
@@ -12,7 +15,9 @@ from portal.models.wechat import Notification
 from portal.refusal import Refusal
 
 
-def request_connectivity_check(db, system, *, systems, requested_by=None, note=None):
+def request_connectivity_check(
+    db: Session, system: str, *, systems: Iterable[str], requested_by: str | None = None, note: str | None = None
+) -> ConnectivityCheck:
     """Queue a signed test write to ``system``, one of ``systems`` (the catalogue's contract
     systems)."""
     if system not in systems:
@@ -24,11 +29,11 @@ def request_connectivity_check(db, system, *, systems, requested_by=None, note=N
     return check
 
 
-def list_dead_letters(db, status=DeadLetterStatus.open, limit=100):
+def list_dead_letters(db: Session, status: DeadLetterStatus | None = DeadLetterStatus.open, limit: int = 100) -> list[DeadLetter]:
     return db.scalars(dead_letter_list(status=status).limit(limit)).all()
 
 
-def dead_letter_list(*, status: DeadLetterStatus | None = None, actor: str | None = None):
+def dead_letter_list(*, status: DeadLetterStatus | None = None, actor: str | None = None) -> Select:
     """Dead letters, newest first, of a status and an actor name containing ``actor``."""
     query = select(DeadLetter).order_by(DeadLetter.id.desc())
     if status is not None:
@@ -38,19 +43,20 @@ def dead_letter_list(*, status: DeadLetterStatus | None = None, actor: str | Non
     return query
 
 
-def open_messages():
+def open_messages() -> Select:
     """Outbox rows neither done nor dead, oldest first."""
-    return select(OutboxMessage).where(OutboxMessage.done_at.is_(None), OutboxMessage.dead_at.is_(None)).order_by(OutboxMessage.id)
+    open_ = (OutboxMessage.done_at.is_(None), OutboxMessage.dead_at.is_(None))
+    return select(OutboxMessage).where(*open_).order_by(OutboxMessage.id)
 
 
-def notification_list(*, state: SyncState | None = None):
+def notification_list(*, state: SyncState | None = None) -> Select:
     query = select(Notification).order_by(Notification.id.desc())
     if state is not None:
         query = query.where(Notification.sync_state == state)
     return query
 
 
-def dashboard(db) -> dict:
+def dashboard(db: Session) -> dict:
     """The admin home's figures."""
     return {
         "users": db.scalar(select(func.count()).select_from(WeChatUser)),
@@ -62,7 +68,7 @@ def dashboard(db) -> dict:
     }
 
 
-def _open_dead_letter(db, dead_letter_id):
+def _open_dead_letter(db: Session, dead_letter_id: int) -> DeadLetter:
     letter = db.get(DeadLetter, dead_letter_id, with_for_update=True)
     if letter is None:
         raise Refusal("not_found", f"死信 {dead_letter_id} 不存在", status=404)
@@ -71,7 +77,7 @@ def _open_dead_letter(db, dead_letter_id):
     return letter
 
 
-def retry_dead_letter(db, dead_letter_id, *, by):
+def retry_dead_letter(db: Session, dead_letter_id: int, *, by: str) -> DeadLetter:
     """Deliver the message again under its original outbox id (so the same idempotency key)."""
     letter = _open_dead_letter(db, dead_letter_id)
     row = db.get(OutboxMessage, letter.outbox_id) if letter.outbox_id else None
@@ -84,7 +90,7 @@ def retry_dead_letter(db, dead_letter_id, *, by):
     return letter
 
 
-def discard_dead_letter(db, dead_letter_id, *, by):
+def discard_dead_letter(db: Session, dead_letter_id: int, *, by: str) -> DeadLetter:
     letter = _open_dead_letter(db, dead_letter_id)
     letter.status = DeadLetterStatus.discarded
     letter.resolved_at = utcnow()

@@ -1,9 +1,10 @@
 """Reading a list query a page at a time: numbered pages (with a total) or by id (keyset)."""
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
 
 
-def numbered(db, query, number: int, per_page: int) -> tuple[list, int, int]:
+def numbered(db: Session, query: Select, number: int, per_page: int) -> tuple[list, int, int]:
     """(items, total, number) for page ``number`` (clamped to the last page).
 
     For lists that stay small: counting and OFFSET read every row before the page.
@@ -13,7 +14,9 @@ def numbered(db, query, number: int, per_page: int) -> tuple[list, int, int]:
     return db.scalars(query.limit(per_page).offset((number - 1) * per_page)).all(), total, number
 
 
-def keyset(db, query, id_column, *, before: int | None, after: int | None, per_page: int) -> tuple[list, bool, bool]:
+def keyset(
+    db: Session, query: Select, id_column: ColumnElement, *, before: int | None, after: int | None, per_page: int
+) -> tuple[list, bool, bool]:
     """(items, has_newer, has_older) of the page just below ``before`` or just above ``after``.
 
     ``query`` is ordered by ``id_column`` descending; nothing is counted or skipped, so a page

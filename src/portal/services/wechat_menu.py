@@ -5,13 +5,18 @@ The form has three top-level slots of which each is either a leaf (``view`` — 
 (``b0.name``, ``b1.s2.url`` …) so the page can show each next to its input.
 """
 
+from collections.abc import Iterable, Mapping
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal import outbox
+from portal.catalogue import Area
+from portal.models.admin import AdminUser
 from portal.models.meta import utcnow
-from portal.refusal import Refusal
 from portal.models.sync import SyncState
 from portal.models.wechat import OfficialAccountMenu
+from portal.refusal import Refusal
 
 from . import audit
 
@@ -21,15 +26,15 @@ URL_BYTES = 1024
 LEAF_TYPES = {"view": "网页", "miniprogram": "小程序"}
 
 
-def _invalid(errors):
+def _invalid(errors: dict) -> Refusal:
     return Refusal("invalid", "菜单不符合微信要求", errors)
 
 
-def _bytes(text):
+def _bytes(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _leaf(raw, field, errors):
+def _leaf(raw: dict, field: str, errors: dict) -> dict:
     kind = (raw.get("type") or "").strip()
     button = {"type": kind, "name": raw["name"]}
     if kind not in LEAF_TYPES:
@@ -52,7 +57,7 @@ def _leaf(raw, field, errors):
     return button
 
 
-def _name(raw, field, limit, errors):
+def _name(raw: dict, field: str, limit: int, errors: dict) -> str:
     name = (raw.get("name") or "").strip()
     if not name:
         errors[f"{field}.name"] = "请填写菜单名称"
@@ -61,7 +66,7 @@ def _name(raw, field, limit, errors):
     return name
 
 
-def validate(raw_buttons):
+def validate(raw_buttons: list[dict]) -> list[dict]:
     """Normalised buttons for menu/create, or a Refusal with a message per field."""
     errors = {}
     if not raw_buttons:
@@ -89,12 +94,12 @@ def validate(raw_buttons):
     return buttons
 
 
-def from_form(params):
+def from_form(params: Mapping) -> list[dict]:
     """The raw button tree from the editor's flat form fields; empty slots are skipped."""
-    def slot(prefix):
+    def slot(prefix: str) -> dict:
         return {key: (params.get(f"{prefix}.{key}") or "").strip() for key in ("name", "type", "url", "appid", "pagepath")}
 
-    def filled(values):
+    def filled(values: dict) -> bool:
         return any(values[key] for key in ("name", "url", "appid", "pagepath"))
 
     buttons = []
@@ -108,13 +113,13 @@ def from_form(params):
     return buttons
 
 
-def default_buttons(public_url, areas):
+def default_buttons(public_url: str, areas: Iterable[Area]) -> list[dict]:
     """One entrance per area (the requirements' three), pointing at its H5 page."""
     base = public_url.rstrip("/")
     return [{"type": "view", "name": area.label, "url": f"{base}/h5/{area.name}"} for area in list(areas)[:MAX_TOP]]
 
 
-def save_draft(db, buttons, *, admin, ip=None):
+def save_draft(db: Session, buttons: list[dict], *, admin: AdminUser | None, ip: str | None = None) -> OfficialAccountMenu:
     menu = OfficialAccountMenu(buttons=validate(buttons), created_by=admin.username if admin else "system")
     db.add(menu)
     db.flush()
@@ -123,7 +128,7 @@ def save_draft(db, buttons, *, admin, ip=None):
     return menu
 
 
-def publish(db, menu, *, admin, ip=None):
+def publish(db: Session, menu: OfficialAccountMenu, *, admin: AdminUser | None, ip: str | None = None) -> OfficialAccountMenu:
     """Queue menu/create for this version; a version is published once."""
     db.refresh(menu, with_for_update=True)  # two clicks on 发布 must not both pass the check
     if menu.publish_requested_at is not None:
@@ -137,11 +142,11 @@ def publish(db, menu, *, admin, ip=None):
     return menu
 
 
-def latest(db):
+def latest(db: Session) -> OfficialAccountMenu | None:
     return db.scalars(select(OfficialAccountMenu).order_by(OfficialAccountMenu.id.desc()).limit(1)).first()
 
 
-def live(db):
+def live(db: Session) -> OfficialAccountMenu | None:
     """The version WeChat users see now: the newest one published successfully."""
     return db.scalars(
         select(OfficialAccountMenu)
@@ -151,6 +156,6 @@ def live(db):
     ).first()
 
 
-def versions(db, limit=10):
+def versions(db: Session, limit: int = 10) -> list[OfficialAccountMenu]:
     """The newest versions, drafts included."""
     return db.scalars(select(OfficialAccountMenu).order_by(OfficialAccountMenu.id.desc()).limit(limit)).all()

@@ -258,7 +258,7 @@ class LeSimulator(ContractSimulator):
         for name in ("name", "id_card_no", "mobile"):
             _text(body, name)
         _optional(body, "escort", dict, "an object or null")
-        code = "LE-D-%06d" % driver_id
+        code = f"LE-D-{driver_id:06d}"
         self.drivers[driver_id] = {**body, "driver_code": code}
         return 200, {"driver_code": code}
 
@@ -270,7 +270,7 @@ class LeSimulator(ContractSimulator):
         _integer(body, "tank_capacity_kg", positive=True)
         _optional(body, "approved_products", list, "a list")
         _optional(body, "active", bool, "true or false")
-        code = "LE-V-%06d" % vehicle_id
+        code = f"LE-V-{vehicle_id:06d}"
         self.vehicles[vehicle_id] = {**body, "active": body.get("active", True), "vehicle_code": code}
         return 200, {"vehicle_code": code}
 
@@ -278,7 +278,7 @@ class LeSimulator(ContractSimulator):
         body = _object(body)
         report_id = _integer(body, "report_id")
         _text(body, "plate_no")
-        report_no = "LE-R-%06d" % report_id
+        report_no = f"LE-R-{report_id:06d}"
         self.entry_reports[report_id] = {**body, "report_no": report_no, "status": "received"}
         return 200, {"report_no": report_no, "status": "received"}
 
@@ -300,7 +300,7 @@ class LeSimulator(ContractSimulator):
     def _new_card_no(self):
         used = {booking["card_no"] for booking in self.bookings.values()}
         while True:
-            card_no = "K%08d" % random.randrange(10**8)
+            card_no = f"K{random.randrange(10**8):08d}"
             if card_no not in used:
                 return card_no
 
@@ -503,7 +503,7 @@ class LeSimulator(ContractSimulator):
     def _order_created(self, visit):
         now = self._now()
         self._order_seq += 1
-        order_no = "SO%s%04d" % (now.strftime("%Y%m%d"), self._order_seq)
+        order_no = f"SO{now:%Y%m%d}{self._order_seq:04d}"
         self.orders[order_no] = order = {
             "order_no": order_no,
             "booking_id": visit.booking_id,

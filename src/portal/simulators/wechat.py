@@ -330,7 +330,8 @@ class WeChatSimulator(Simulator):
                 return self._consent_page(request)
             code = self.issue_oauth_code(person.oa_openid, scope=query["scope"], redirect_uri=redirect_uri)
         separator = "&" if "?" in redirect_uri else "?"
-        return Response(status=302, location=redirect_uri + separator + urlencode({"code": code, "state": query.get("state", "")}))
+        answer = urlencode({"code": code, "state": query.get("state", "")})
+        return Response(status=302, location=redirect_uri + separator + answer)
 
     def _consent_page(self, request):
         query = request.GET

@@ -46,7 +46,7 @@ def utf8_url_tween_factory(handler, registry):
     def utf8_url_tween(request):
         try:
             # Decoding is the check: both raise on bytes that are not UTF-8.
-            request.path_info, request.GET
+            _ = request.path_info, request.GET
         except UnicodeDecodeError:
             if request.environ.get("PATH_INFO", "").startswith("/api/"):
                 return error_response(400, "invalid", "请求地址含有无效的字符（须为 UTF-8 编码）")

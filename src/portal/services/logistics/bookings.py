@@ -7,14 +7,15 @@ change leaves a line on the booking's timeline and a message telling LE (``le.sy
 which reconciles LE with the booking's latest state whatever order the messages run in.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from portal import outbox
 from portal.db import Transaction
 from portal.forms import Form
+from portal.models.admin import AdminUser
 from portal.models.logistics import (
     Booking,
     BookingEvent,
@@ -27,7 +28,6 @@ from portal.models.logistics import (
     Vehicle,
 )
 from portal.models.meta import utcnow
-from portal.models.admin import AdminUser
 from portal.refusal import Refusal
 from portal.services import audit
 from portal.services.notifications import notify
@@ -47,7 +47,7 @@ def add_event(booking: Booking, kind: str, message: str, **data) -> None:
     object_session(booking).add(BookingEvent(booking=booking, kind=kind, message=message, data=data or None, at=utcnow()))
 
 
-def create_booking(db, driver: Driver, data: dict, policy: Policy, now: datetime | None = None) -> Booking:
+def create_booking(db: Session, driver: Driver, data: dict, policy: Policy, now: datetime | None = None) -> Booking:
     """装货人查验 first; then a pickup waits for the MES (checking), a delivery is registered."""
     now = now or utcnow()
     form = Form(data)
@@ -92,7 +92,7 @@ def create_booking(db, driver: Driver, data: dict, policy: Policy, now: datetime
     return booking
 
 
-def _loader_check(driver, vehicle, product, quantity, arrival_day):
+def _loader_check(driver: Driver, vehicle: Vehicle, product: Product, quantity: int, arrival_day: date) -> None:
     """装货人查验: certificates and tank inspection valid on the day, product and quantity fit the tank."""
     refusals = []
     if driver.qualification_expires_on < arrival_day:
@@ -109,7 +109,7 @@ def _loader_check(driver, vehicle, product, quantity, arrival_day):
         raise Refusal("check_failed", "装货人查验未通过：" + "；".join(refusals), {"reasons": refusals}, status=422)
 
 
-def register(db, booking: Booking, policy: Policy, now: datetime) -> None:
+def register(db: Session, booking: Booking, policy: Policy, now: datetime) -> None:
     """登记成功: valid until planned arrival + the reservation window; LE is told, expiry set."""
     window = timedelta(minutes=booking.product.reservation_minutes or policy.reservation_minutes)
     booking.status = BookingStatus.registered
@@ -125,14 +125,14 @@ def release(booking: Booking) -> None:
     booking.reserved_kg = 0
 
 
-def booking_of(db, driver: Driver, booking_id: int) -> Booking:
+def booking_of(db: Session, driver: Driver, booking_id: int) -> Booking:
     booking = db.get(Booking, booking_id)
     if booking is None or booking.driver_id != driver.id:
         raise Refusal("not_found", "登记记录不存在", status=404)
     return booking
 
 
-def cancel_booking(db, booking: Booking, *, by: str, reason: str | None = None) -> Booking:
+def cancel_booking(db: Session, booking: Booking, *, by: str, reason: str | None = None) -> Booking:
     """The driver or an admin cancels a booking that has not entered the plant."""
     db.refresh(booking, with_for_update=True)
     if booking.status not in (BookingStatus.checking, BookingStatus.registered):
@@ -147,7 +147,7 @@ def cancel_booking(db, booking: Booking, *, by: str, reason: str | None = None) 
 
 
 def expire_booking(
-    db, booking_id: int, policy: Policy, *, now: datetime | None = None, by: str = "system", reason: str | None = None,
+    db: Session, booking_id: int, policy: Policy, *, now: datetime | None = None, by: str = "system", reason: str | None = None,
     force: bool = False,
 ) -> bool:
     """退卡: a registered booking not entered in time. Returns True if this call expired it.
@@ -171,7 +171,7 @@ def expire_booking(
     return True
 
 
-def expire_overdue(session_factory, policy: Policy, now: datetime | None = None) -> int:
+def expire_overdue(session_factory: sessionmaker, policy: Policy, now: datetime | None = None) -> int:
     """The periodic safety net behind the delayed expiry messages; returns how many expired."""
     now = now or utcnow()
     with Transaction(session_factory) as db:
@@ -185,15 +185,14 @@ def expire_overdue(session_factory, policy: Policy, now: datetime | None = None)
         return sum(expire_booking(db, booking_id, policy, now=now) for booking_id in ids)
 
 
-def notify_driver(db, booking: Booking, policy: Policy, topic: str, detail: str) -> None:
+def notify_driver(db: Session, booking: Booking, policy: Policy, topic: str, detail: str) -> None:
     """业务状态通知 to the driver, when the plant has a template for it and the driver follows us."""
     user = booking.driver.user
     if not policy.notify_template or not user.oa_openid:
         return
-    notify(
-        db, user, topic=topic, template_id=policy.notify_template,
-        data={"thing1": f"{booking.kind.label} {booking.product.name}", "thing2": detail, "time3": local_time(utcnow(), "%Y-%m-%d %H:%M")},
-    )
+    now = local_time(utcnow(), "%Y-%m-%d %H:%M")
+    data = {"thing1": f"{booking.kind.label} {booking.product.name}", "thing2": detail, "time3": now}
+    notify(db, user, topic=topic, template_id=policy.notify_template, data=data)
 
 
 # -- what LE is told (le.sync_booking) ---------------------------------------------------------
@@ -253,7 +252,7 @@ def cancelled_at_le(booking: Booking) -> None:
 # -- operators (后台): each change audited in the same transaction ------------------------------
 
 
-def _admin_reason(reason):
+def _admin_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise Refusal("reason_required", "请填写操作原因", {"reason": "请填写操作原因"})
@@ -262,7 +261,9 @@ def _admin_reason(reason):
     return reason
 
 
-def admin_cancel_booking(db, booking: Booking, admin: AdminUser, *, reason: str | None, ip: str | None = None) -> Booking:
+def admin_cancel_booking(
+    db: Session, booking: Booking, admin: AdminUser, *, reason: str | None, ip: str | None = None
+) -> Booking:
     """取消登记 by an admin, with the reason the driver will read."""
     reason = _admin_reason(reason)
     db.refresh(booking, with_for_update=True)
@@ -277,7 +278,7 @@ def admin_cancel_booking(db, booking: Booking, admin: AdminUser, *, reason: str 
 
 
 def admin_expire_booking(
-    db, booking: Booking, admin: AdminUser, policy: Policy, *, reason: str | None, ip: str | None = None
+    db: Session, booking: Booking, admin: AdminUser, policy: Policy, *, reason: str | None, ip: str | None = None
 ) -> Booking:
     """手动退卡: a registered booking ended before its window runs out."""
     reason = _admin_reason(reason)

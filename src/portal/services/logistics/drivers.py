@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
 from portal import outbox, validation
 from portal.forms import Form
@@ -18,18 +19,18 @@ EXPIRY_WARNING_DAYS = 30
 _DRIVER_OF = select(Driver).where(Driver.user_id == bindparam("user_id"))
 
 
-def driver_of(db, user_id: int) -> Driver | None:
+def driver_of(db: Session, user_id: int) -> Driver | None:
     return db.scalar(_DRIVER_OF, {"user_id": user_id})
 
 
-def require_driver(db, user_id: int) -> Driver:
+def require_driver(db: Session, user_id: int) -> Driver:
     driver = driver_of(db, user_id)
     if driver is None:
         raise Refusal("driver_required", "请先完成人员信息登记", status=409)
     return driver
 
 
-def save_driver(db, user: WeChatUser, data: dict) -> Driver:
+def save_driver(db: Session, user: WeChatUser, data: dict) -> Driver:
     """Create or update the user's driver profile and sync it to LE."""
     form = Form(data)
     fields = {
@@ -58,7 +59,8 @@ def save_driver(db, user: WeChatUser, data: dict) -> Driver:
             sub.error("qualification_expires_on", "押运员从业资格证已过期")
         form.errors.update({f"escort.{k}": v for k, v in sub.errors.items()})
     else:
-        fields.update(escort_name=None, escort_id_card_no=None, escort_qualification_no=None, escort_qualification_expires_on=None)
+        fields.update(escort_name=None, escort_id_card_no=None, escort_qualification_no=None)
+        fields.update(escort_qualification_expires_on=None)
     form.done()
 
     driver = driver_of(db, user.id) or Driver(user_id=user.id)
@@ -90,7 +92,7 @@ def for_le(driver: Driver) -> dict:
 # -- 车辆信息登记 -------------------------------------------------------------------------------
 
 
-def _vehicle_fields(db, data):
+def _vehicle_fields(db: Session, data: dict) -> dict:
     form = Form(data)
     fields = {
         "plate_no": validation.normalise_plate(form.text("plate_no", "车牌号", max_len=16)),
@@ -115,7 +117,7 @@ def _vehicle_fields(db, data):
     return fields
 
 
-def _refuse_plate_clash(db, driver_id, plate_no, other_than=None):
+def _refuse_plate_clash(db: Session, driver_id: int, plate_no: str, other_than: int | None = None) -> None:
     query = select(Vehicle.id).where(Vehicle.driver_id == driver_id, Vehicle.plate_no == plate_no)
     if other_than is not None:
         query = query.where(Vehicle.id != other_than)
@@ -123,7 +125,7 @@ def _refuse_plate_clash(db, driver_id, plate_no, other_than=None):
         raise Refusal("duplicate", "该车牌已登记", {"plate_no": "该车牌已登记"}, status=409)
 
 
-def add_vehicle(db, driver: Driver, data: dict) -> Vehicle:
+def add_vehicle(db: Session, driver: Driver, data: dict) -> Vehicle:
     fields = _vehicle_fields(db, data)
     _refuse_plate_clash(db, driver.id, fields["plate_no"])
     vehicle = Vehicle(driver=driver, active=True, **fields)
@@ -133,7 +135,7 @@ def add_vehicle(db, driver: Driver, data: dict) -> Vehicle:
     return vehicle
 
 
-def update_vehicle(db, vehicle: Vehicle, data: dict) -> Vehicle:
+def update_vehicle(db: Session, vehicle: Vehicle, data: dict) -> Vehicle:
     fields = _vehicle_fields(db, data)
     _refuse_plate_clash(db, vehicle.driver_id, fields["plate_no"], other_than=vehicle.id)
     for name, value in fields.items():
@@ -144,7 +146,7 @@ def update_vehicle(db, vehicle: Vehicle, data: dict) -> Vehicle:
     return vehicle
 
 
-def remove_vehicle(db, vehicle: Vehicle) -> None:
+def remove_vehicle(db: Session, vehicle: Vehicle) -> None:
     active = db.scalar(
         select(func.count()).select_from(Booking).where(
             Booking.vehicle_id == vehicle.id, Booking.status.in_(RESERVING + (BookingStatus.checking,))
@@ -162,7 +164,7 @@ def check_own_vehicle(vehicle: Vehicle | None, driver: Driver) -> None:
         raise Refusal("not_found", "车辆不存在", status=404)
 
 
-def vehicle_of(db, driver: Driver, vehicle_id: int) -> Vehicle:
+def vehicle_of(db: Session, driver: Driver, vehicle_id: int) -> Vehicle:
     vehicle = db.get(Vehicle, vehicle_id)
     check_own_vehicle(vehicle, driver)
     return vehicle

@@ -1,5 +1,7 @@
 """车辆入场报备: a vehicle's first-time report before it comes to the plant, pushed to LE."""
 
+from sqlalchemy.orm import Session
+
 from portal import outbox
 from portal.forms import Form
 from portal.models.logistics import Driver, EntryReport
@@ -8,7 +10,7 @@ from portal.timefmt import today
 from .drivers import vehicle_of
 
 
-def report_entry(db, driver: Driver, data: dict) -> EntryReport:
+def report_entry(db: Session, driver: Driver, data: dict) -> EntryReport:
     form = Form(data)
     vehicle_id = form.integer("vehicle_id", "车辆")
     expected_on = form.date("expected_on", "预计入场日期")

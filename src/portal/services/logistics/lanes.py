@@ -3,11 +3,12 @@
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal.models.logistics import Booking, Lane
 
 
-def apply_lane(db, lane: Lane, data: dict, at: datetime) -> None:
+def apply_lane(db: Session, lane: Lane, data: dict, at: datetime) -> None:
     """One lane as LE describes it (``GET /v1/lanes`` or a ``lane.changed`` event)."""
     lane.name = data.get("name") or lane.name or lane.code
     lane.status = data.get("status") or lane.status or "idle"
@@ -25,7 +26,7 @@ def apply_lane(db, lane: Lane, data: dict, at: datetime) -> None:
             booking.queue_position = entry.get("position")
 
 
-def record_lanes(db, lanes: list[dict], at: datetime) -> None:
+def record_lanes(db: Session, lanes: list[dict], at: datetime) -> None:
     """Every lane LE listed (the periodic refresh, besides the lane.changed events)."""
     for data in lanes:
         lane = db.get(Lane, data["code"], with_for_update=True) or Lane(code=data["code"])

@@ -7,6 +7,7 @@ booking only ever moves forward along its visit.
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from portal.models.logistics import RESERVING, VISIT_ORDER, Booking, BookingStatus, Lane, LeEvent, OrderStatus
 from portal.models.meta import utcnow
@@ -24,7 +25,7 @@ _VISIT_STEP = {
 }
 
 
-def record_le_event(db, event_id: str, type_: str, occurred_at: datetime, data: dict) -> bool:
+def record_le_event(db: Session, event_id: str, type_: str, occurred_at: datetime, data: dict) -> bool:
     """Insert the event once; False when this event id was seen before."""
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     inserted = db.execute(
@@ -36,7 +37,7 @@ def record_le_event(db, event_id: str, type_: str, occurred_at: datetime, data: 
     return inserted is not None
 
 
-def apply_le_event(db, event_id: str, type_: str, occurred_at: datetime, data: dict, policy: Policy) -> str:
+def apply_le_event(db: Session, event_id: str, type_: str, occurred_at: datetime, data: dict, policy: Policy) -> str:
     """Apply one LE event: 'applied', 'duplicate' or 'ignored'. Order does not matter."""
     if not record_le_event(db, event_id, type_, occurred_at, data):
         return "duplicate"
@@ -50,7 +51,7 @@ def apply_le_event(db, event_id: str, type_: str, occurred_at: datetime, data: d
     return result
 
 
-def _advance(booking, status):
+def _advance(booking: Booking, status: BookingStatus) -> None:
     """Move forward along the visit, never backwards (events may arrive out of order)."""
     if VISIT_ORDER.index(status) > VISIT_ORDER.index(booking.status):
         booking.status = status
@@ -58,7 +59,7 @@ def _advance(booking, status):
             release(booking)
 
 
-def _apply_visit(db, type_, data, occurred_at, policy):
+def _apply_visit(db: Session, type_: str, data: dict, occurred_at: datetime, policy: Policy) -> str:
     booking = db.get(Booking, data.get("booking_id"), with_for_update=True) if isinstance(data.get("booking_id"), int) else None
     if booking is None:
         return "ignored"
@@ -87,7 +88,7 @@ def _apply_visit(db, type_, data, occurred_at, policy):
     return "applied"
 
 
-def _apply_order(db, data, occurred_at):
+def _apply_order(db: Session, data: dict, occurred_at: datetime) -> str:
     booking = db.get(Booking, data.get("booking_id")) if isinstance(data.get("booking_id"), int) else None
     order = upsert_order(db, {**data, "status": OrderStatus.shipped, "shipped_at": occurred_at}, created_at=occurred_at)
     if order is None:
@@ -102,7 +103,7 @@ def _apply_order(db, data, occurred_at):
     return "applied"
 
 
-def _apply_lane(db, data, occurred_at):
+def _apply_lane(db: Session, data: dict, occurred_at: datetime) -> str:
     code = data.get("code")
     if not isinstance(code, str) or not code:
         return "ignored"

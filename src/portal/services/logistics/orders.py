@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal import outbox
 from portal.forms import Form
@@ -16,7 +17,7 @@ from .policy import Policy
 _RANK = {status: rank for rank, status in enumerate(OrderStatus)}
 
 
-def upsert_order(db, data: dict, created_at: datetime | None = None) -> OutboundOrder | None:
+def upsert_order(db: Session, data: dict, created_at: datetime | None = None) -> OutboundOrder | None:
     """An outbound order as LE describes it; our sign-off is never undone by an older report."""
     order_no, driver_id, booking_id = data.get("order_no"), data.get("driver_id"), data.get("booking_id")
     if not isinstance(order_no, str) or not order_no or not isinstance(driver_id, int) or db.get(Driver, driver_id) is None:
@@ -26,7 +27,9 @@ def upsert_order(db, data: dict, created_at: datetime | None = None) -> Outbound
     if order is None:
         if not data.get("product_code"):
             return None  # a new order names its product
-        order = OutboundOrder(order_no=order_no, status=OrderStatus.created, created_at=created_at or utcnow(), planned_quantity_kg=0)
+        order = OutboundOrder(
+            order_no=order_no, status=OrderStatus.created, created_at=created_at or utcnow(), planned_quantity_kg=0
+        )
     order.driver_id = driver_id
     if booking_known:
         order.booking_id = booking_id
@@ -44,12 +47,12 @@ def upsert_order(db, data: dict, created_at: datetime | None = None) -> Outbound
     return order
 
 
-def request_documents(db, driver: Driver) -> None:
+def request_documents(db: Session, driver: Driver) -> None:
     """The driver asks for their documents from LE now (``le.refresh_documents``)."""
     outbox.defer(db, "le.refresh_documents", driver.id)
 
 
-def record_documents(db, driver_id: int, orders: list[dict]) -> None:
+def record_documents(db: Session, driver_id: int, orders: list[dict]) -> None:
     """The driver's orders as LE listed them."""
     for data in orders:
         if data.get("driver_id") == driver_id:
@@ -57,7 +60,7 @@ def record_documents(db, driver_id: int, orders: list[dict]) -> None:
             upsert_order(db, data, created_at=datetime.fromisoformat(created) if created else None)
 
 
-def sign_order(db, driver: Driver, order_no: str, data: dict, policy: Policy) -> OutboundOrder:
+def sign_order(db: Session, driver: Driver, order_no: str, data: dict, policy: Policy) -> OutboundOrder:
     """到货签收: once per order, within the tolerance of the shipped quantity; pushed to LE."""
     order = db.scalar(select(OutboundOrder).where(OutboundOrder.order_no == order_no).with_for_update())
     if order is None or order.driver_id != driver.id:

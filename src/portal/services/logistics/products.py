@@ -2,6 +2,8 @@
 
 import re
 
+from sqlalchemy.orm import Session
+
 from portal.forms import Form
 from portal.models.admin import AdminUser
 from portal.models.logistics import Product
@@ -12,7 +14,7 @@ PRODUCT_CODE = re.compile(r"^[A-Z0-9_]{2,32}$")
 WINDOW_MINUTES = (10, 10_080)
 
 
-def _product_fields(form):
+def _product_fields(form: Form) -> dict:
     return {
         "name": form.text("name", "品名", max_len=64),
         "threshold_kg": form.whole_number("threshold_kg", "存量阈值（千克）", minimum=0, maximum=10**9),
@@ -22,14 +24,14 @@ def _product_fields(form):
     }
 
 
-def _product_state(product):
+def _product_state(product: Product) -> dict:
     return {
         "name": product.name, "threshold_kg": product.threshold_kg,
         "reservation_minutes": product.reservation_minutes, "active": product.active,
     }
 
 
-def create_product(db, data: dict, admin: AdminUser, *, ip: str | None = None) -> Product:
+def create_product(db: Session, data: dict, admin: AdminUser, *, ip: str | None = None) -> Product:
     """A new product from the admin form (strings); a Refusal names every field at fault."""
     form = Form(data)
     code = (form.text("code", "品名代码", max_len=32) or "").upper()
@@ -47,7 +49,7 @@ def create_product(db, data: dict, admin: AdminUser, *, ip: str | None = None) -
     return product
 
 
-def update_product(db, product: Product, data: dict, admin: AdminUser, *, ip: str | None = None) -> bool:
+def update_product(db: Session, product: Product, data: dict, admin: AdminUser, *, ip: str | None = None) -> bool:
     """Change name, threshold, window and active; False when nothing changed."""
     form = Form(data)
     fields = _product_fields(form)

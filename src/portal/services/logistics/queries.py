@@ -4,8 +4,8 @@ are returned as queries (newest first) for the pagers; the rest as rows."""
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy import ScalarResult, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from portal import validation
 from portal.models.logistics import (
@@ -31,17 +31,19 @@ QUEUEING = (BookingStatus.registered, BookingStatus.entered, BookingStatus.loadi
 # -- the driver's API ------------------------------------------------------------------------------
 
 
-def entry_reports_of(db, driver: Driver, limit: int) -> list[EntryReport]:
+def entry_reports_of(db: Session, driver: Driver, limit: int) -> list[EntryReport]:
     return db.scalars(
         select(EntryReport).where(EntryReport.driver_id == driver.id).order_by(EntryReport.id.desc()).limit(limit)
     ).all()
 
 
-def active_products(db) -> list[Product]:
+def active_products(db: Session) -> list[Product]:
     return db.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code)).all()
 
 
-def bookings_of(db, driver: Driver, *, limit: int, before: int | None = None, status: BookingStatus | None = None) -> list[Booking]:
+def bookings_of(
+    db: Session, driver: Driver, *, limit: int, before: int | None = None, status: BookingStatus | None = None
+) -> list[Booking]:
     """A page of the driver's bookings, newest first, with what their presentation reads, in
     two queries instead of one per booking."""
     query = (
@@ -61,7 +63,7 @@ def bookings_of(db, driver: Driver, *, limit: int, before: int | None = None, st
 
 
 def orders_of(
-    db, driver: Driver, *, status: str | None = None, since: date | None = None, until: date | None = None,
+    db: Session, driver: Driver, *, status: str | None = None, since: date | None = None, until: date | None = None,
     before: int | None = None, limit: int = 20,
 ) -> list[OutboundOrder]:
     """The driver's documents, newest first, a page at a time (keyset on id)."""
@@ -77,11 +79,11 @@ def orders_of(
     return db.scalars(query.order_by(OutboundOrder.id.desc()).limit(limit)).all()
 
 
-def lanes(db) -> list[Lane]:
+def lanes(db: Session) -> list[Lane]:
     return db.scalars(select(Lane).order_by(Lane.code)).all()
 
 
-def queueing_bookings_of(db, driver: Driver) -> list[Booking]:
+def queueing_bookings_of(db: Session, driver: Driver) -> list[Booking]:
     """The driver's bookings that may stand in a lane's queue."""
     return db.scalars(select(Booking).where(Booking.driver_id == driver.id, Booking.status.in_(QUEUEING))).all()
 
@@ -92,7 +94,7 @@ def queueing_bookings_of(db, driver: Driver) -> list[Booking]:
 def booking_list(
     *, status: BookingStatus | None = None, product: str | None = None, plate: str | None = None, driver: str | None = None,
     since: date | None = None, until: date | None = None,
-):
+) -> Select:
     """提送货登记 filtered (each filter optional), newest first, with vehicle, driver and product."""
     query = (
         select(Booking)
@@ -117,20 +119,20 @@ def booking_list(
     return query
 
 
-def stream(db, query, limit: int):
+def stream(db: Session, query: Select, limit: int) -> ScalarResult:
     """Up to ``limit`` rows of a list query, read a thousand at a time (exports); close it after."""
     return db.scalars(query.limit(limit).execution_options(yield_per=1000))
 
 
-def products(db) -> list[Product]:
+def products(db: Session) -> list[Product]:
     return db.scalars(select(Product).order_by(Product.code)).all()
 
 
-def product_names(db) -> dict[str, str]:
+def product_names(db: Session) -> dict[str, str]:
     return dict(db.execute(select(Product.code, Product.name)).all())
 
 
-def products_with_reservations(db) -> list[tuple[Product, int]]:
+def products_with_reservations(db: Session) -> list[tuple[Product, int]]:
     """Every product with the kilograms its active pickups hold, in one grouped query."""
     reserved = func.coalesce(func.sum(Booking.reserved_kg), 0)
     return db.execute(
@@ -141,11 +143,11 @@ def products_with_reservations(db) -> list[tuple[Product, int]]:
     ).all()
 
 
-def stock_checks_of(db, booking: Booking) -> list[StockCheck]:
+def stock_checks_of(db: Session, booking: Booking) -> list[StockCheck]:
     return db.scalars(select(StockCheck).where(StockCheck.booking_id == booking.id).order_by(StockCheck.id)).all()
 
 
-def driver_list(*, search: str | None = None, expiring_before: date | None = None):
+def driver_list(*, search: str | None = None, expiring_before: date | None = None) -> Select:
     """驾驶员 with their vehicles, newest first: by name or plate, or with a certificate (or an
     active vehicle's tank inspection) expiring on or before ``expiring_before``."""
     query = select(Driver).options(selectinload(Driver.vehicles)).order_by(Driver.id.desc())
@@ -168,14 +170,17 @@ def expiring_soon(on: date) -> date:
     return on + timedelta(days=EXPIRY_WARNING_DAYS)
 
 
-def recent_bookings_of(db, driver: Driver, limit: int = 20) -> list[Booking]:
+def recent_bookings_of(db: Session, driver: Driver, limit: int = 20) -> list[Booking]:
     return db.scalars(
-        select(Booking).where(Booking.driver_id == driver.id).options(selectinload(Booking.vehicle), selectinload(Booking.product))
-        .order_by(Booking.id.desc()).limit(limit)
+        select(Booking)
+        .where(Booking.driver_id == driver.id)
+        .options(selectinload(Booking.vehicle), selectinload(Booking.product))
+        .order_by(Booking.id.desc())
+        .limit(limit)
     ).all()
 
 
-def lane_queues(db) -> tuple[list[Lane], dict[str, list[Booking]]]:
+def lane_queues(db: Session) -> tuple[list[Lane], dict[str, list[Booking]]]:
     """Every lane, and the bookings queued at each in order, with vehicle, driver and product."""
     all_lanes = lanes(db)
     queued = db.scalars(

@@ -8,6 +8,7 @@ concurrent decisions never over-reserve.
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from portal.models.logistics import RESERVING, Booking, BookingStatus, Product, StockCheck
 from portal.models.meta import utcnow
@@ -16,7 +17,7 @@ from .bookings import add_event, register
 from .policy import Policy
 
 
-def reserved_kg(db, product_code: str) -> int:
+def reserved_kg(db: Session, product_code: str) -> int:
     return db.scalar(
         select(func.coalesce(func.sum(Booking.reserved_kg), 0)).where(
             Booking.product_code == product_code, Booking.status.in_(RESERVING)
@@ -24,7 +25,7 @@ def reserved_kg(db, product_code: str) -> int:
     )
 
 
-def decide_stock(db, check: StockCheck, stock_kg: int, policy: Policy, now: datetime | None = None) -> Booking:
+def decide_stock(db: Session, check: StockCheck, stock_kg: int, policy: Policy, now: datetime | None = None) -> Booking:
     """Accept or reject a pickup against the MES figure — under the product's row lock.
 
     The lock makes concurrent checks for one product take turns, so the reservations they
@@ -62,7 +63,7 @@ def decide_stock(db, check: StockCheck, stock_kg: int, policy: Policy, now: date
     return booking
 
 
-def record_stock(db, totals: dict[str, int], now: datetime | None = None) -> None:
+def record_stock(db: Session, totals: dict[str, int], now: datetime | None = None) -> None:
     """Every product's stock as the MES gave it (product code → kilograms), for the pages."""
     now = now or utcnow()
     for product in db.scalars(select(Product)):

@@ -108,7 +108,9 @@ def export_bookings(request):
     )
 
 
-@view_config(route_name="admin.logistics.booking", request_method="GET", renderer="admin/logistics/booking.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.booking", request_method="GET", renderer="admin/logistics/booking.html", permission=PERMISSION
+)
 def booking(request):
     booking = get_or_404(request, Booking)
     checks = queries.stock_checks_of(request.dbsession, booking)
@@ -169,12 +171,16 @@ def _products_context(request, form=None, errors=None):
     }
 
 
-@view_config(route_name="admin.logistics.products", request_method="GET", renderer="admin/logistics/products.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.products", request_method="GET", renderer="admin/logistics/products.html", permission=PERMISSION
+)
 def products(request):
     return _products_context(request)
 
 
-@view_config(route_name="admin.logistics.products", request_method="POST", renderer="admin/logistics/products.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.products", request_method="POST", renderer="admin/logistics/products.html", permission=PERMISSION
+)
 def create_product(request):
     form = request.POST.mixed()
     try:
@@ -200,7 +206,9 @@ def _product_context(request, product, form, errors=None):
     }
 
 
-@view_config(route_name="admin.logistics.product", request_method="GET", renderer="admin/logistics/product.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.product", request_method="GET", renderer="admin/logistics/product.html", permission=PERMISSION
+)
 def product(request):
     product = _product_or_404(request)
     form = {
@@ -210,12 +218,15 @@ def product(request):
     return _product_context(request, product, form)
 
 
-@view_config(route_name="admin.logistics.product", request_method="POST", renderer="admin/logistics/product.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.product", request_method="POST", renderer="admin/logistics/product.html", permission=PERMISSION
+)
 def update_product(request):
     product = _product_or_404(request)
     form = request.POST.mixed()
     try:
-        changed = product_rules.update_product(request.dbsession, product, form, request.admin_session.admin, ip=client_ip(request))
+        admin = request.admin_session.admin
+        changed = product_rules.update_product(request.dbsession, product, form, admin, ip=client_ip(request))
     except Refusal as refusal:
         request.response.status = 400
         return _product_context(request, product, form, form_errors(refusal))

@@ -31,7 +31,9 @@ def wechat_users(request):
     return {"page": Page(request, request.dbsession, query), "q": q, "status": status, "staff": staff}
 
 
-@view_config(route_name="admin.wechat_user", request_method="GET", renderer="admin/visitors/wechat_user.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.wechat_user", request_method="GET", renderer="admin/visitors/wechat_user.html", permission=PERMISSION
+)
 def wechat_user(request):
     user = get_or_404(request, WeChatUser)
     return {"user": user, "history": audit.history_of(request.dbsession, "wechat_user", user.id)}

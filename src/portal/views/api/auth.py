@@ -20,7 +20,9 @@ def miniprogram_login(request):
     return {"token": token, "expires_at": record.expires_at.isoformat(), "me": present_me(request, user)}
 
 
-@view_config(route_name="api.auth.logout", request_method="POST", renderer="json", permission="wechat", require_csrf=False, openapi=True)
+@view_config(
+    route_name="api.auth.logout", request_method="POST", renderer="json", permission="wechat", require_csrf=False, openapi=True
+)
 def logout(request):
     identity.revoke_token(request.dbsession, request.wechat_identity.token_id)
     request.session.pop("wechat_token", None)

@@ -1,6 +1,6 @@
 """Events LE sends us (truck entered, loaded, outbound order, lanes …): signed, deduplicated."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pyramid.view import view_config
 
@@ -18,7 +18,7 @@ def le_event(request):
     body = json_object(request)
     problems = text_problems(body)
     try:
-        occurred_at = datetime.fromisoformat(body["occurred_at"]).astimezone(timezone.utc)
+        occurred_at = datetime.fromisoformat(body["occurred_at"]).astimezone(UTC)
     except ValueError:
         problems["occurred_at"] = "须为带时区的 ISO 8601 时间"
     if problems:

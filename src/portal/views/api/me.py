@@ -7,6 +7,7 @@ from portal.services import identity
 
 from . import json_body
 
+
 def present_me(request, user):
     me = {
         "id": user.id,
