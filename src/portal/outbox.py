@@ -245,10 +245,3 @@ def status(db):
         "dead": count(OutboxMessage.dead_at.is_not(None)),
         "oldest_undispatched_at": oldest.isoformat() if isinstance(oldest, datetime) else None,
     }
-
-
-def includeme(config):
-    def defer_from_request(request, actor_name, *args, **kwargs):
-        return defer(request.dbsession, actor_name, *args, **kwargs)
-
-    config.add_request_method(defer_from_request, "defer")

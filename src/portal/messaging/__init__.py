@@ -9,8 +9,8 @@
 * :mod:`.middleware` — dead letters in the database, the Redis heartbeat, broker maintenance.
 """
 
-from .broker import Runtime, configure, includeme, is_configured, runtime
+from .broker import Runtime, configure, includeme, runtime
 from .execution import Job
 from .registry import ActorSpec, actor, spec
 
-__all__ = ["ActorSpec", "Job", "Runtime", "actor", "configure", "includeme", "is_configured", "runtime", "spec"]
+__all__ = ["ActorSpec", "Job", "Runtime", "actor", "configure", "includeme", "runtime", "spec"]

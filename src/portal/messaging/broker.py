@@ -157,10 +157,6 @@ def runtime():
     return _runtime
 
 
-def is_configured():
-    return _runtime is not None
-
-
 def configure(registry_):
     """Build the broker from the registry's settings, make it Dramatiq's global broker and bind
     every recorded actor to it (and every actor recorded later)."""
