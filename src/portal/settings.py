@@ -133,6 +133,13 @@ class CoreSettings(Typed):
         if self.broker_url is None:
             object.__setattr__(self, "broker_url", self.redis_url)
 
+    def wechat_apps(self) -> dict:
+        """The Official Account's and the mini-program's ids and secrets, as keywords."""
+        return dict(
+            oa_appid=self.wechat_appid, oa_secret=self.wechat_secret,
+            mp_appid=self.wechat_mp_appid, mp_secret=self.wechat_mp_secret,
+        )
+
 
 @dataclass(frozen=True)
 class SystemSettings(Typed):

@@ -171,10 +171,7 @@ class WeChatPlatform:
     def from_settings(cls, settings, cache):
         core = CoreSettings.from_settings(settings)
         return cls(
-            oa_appid=core.wechat_appid,
-            oa_secret=core.wechat_secret,
-            mp_appid=core.wechat_mp_appid,
-            mp_secret=core.wechat_mp_secret,
+            **core.wechat_apps(),
             api_url=core.wechat_api_url,
             open_url=core.wechat_open_url,
             cache=cache,

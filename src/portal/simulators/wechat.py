@@ -209,12 +209,8 @@ class WeChatSimulator(Simulator):
     def from_settings(cls, settings, name="wechat"):
         """The Official Account and mini-program of the settings, knowing the template ids
         our settings name (``portal.wechat_template_*``)."""
-        core = CoreSettings.from_settings(settings)
         return cls(
-            oa_appid=core.wechat_appid,
-            oa_secret=core.wechat_secret,
-            mp_appid=core.wechat_mp_appid,
-            mp_secret=core.wechat_mp_secret,
+            **CoreSettings.from_settings(settings).wechat_apps(),
             templates=[value for key, value in settings.items() if key.startswith("portal.wechat_template_")],
         )
 
