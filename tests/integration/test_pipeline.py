@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import webtest
+from dramatiq import Message
 from sqlalchemy import select
 
 from portal import messaging, outbox
@@ -251,3 +252,16 @@ def test_retries_that_run_out_are_dead_lettered_with_every_attempt_counted(worke
     assert not letter.permanent and letter.attempts == 2
     assert _check(committed, check_id).sync_state is SyncState.failed
     assert [e.status for e in sms.ledger] == [503, 503]
+
+
+def test_a_message_still_on_the_old_default_queue_is_run_by_its_actor(worker, committed, simulators, broker, monkeypatch):
+    """Before queues were one per system every message went to "default"; those in flight when
+    a new version starts are run by their actor's name, whatever queue they wait on."""
+    le = simulators["le"]
+    monkeypatch.setattr(messaging.runtime(), "fast_path", False)  # only the copy on "default" is sent
+    with Transaction(committed) as db:
+        row = outbox.defer(db, "le.refresh_lanes")
+    assert row.queue_name == "le"
+    broker.enqueue(Message(queue_name="default", actor_name="le.refresh_lanes", args=(), kwargs={}, options={"outbox_id": row.id}))
+    wait_for(lambda: _outbox_rows(committed)[0].done_at, message="the message on default to be done")
+    assert [entry.path for entry in le.ledger] == ["/v1/lanes"]

@@ -120,9 +120,9 @@ def build_broker(settings, rt):
         broker = RabbitmqBroker(url=settings.broker_url)
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(DeadLetters(rt))
-    # Messages sent before the queues were one per system are still on "default": the core
-    # keeps an actor there, so every worker consumes it (a worker runs a message by its actor's
-    # name, whatever queue it came from).
+    # Messages sent before the queues were one per system may still wait on "default": it stays
+    # declared, so every worker consumes it, and a worker runs a message by its actor's name
+    # whatever queue it came from (dramatiq.worker: broker.get_actor(message.actor_name)).
     broker.declare_queue("default")
     return broker
 
