@@ -3,6 +3,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Programs installed from Debian's packages when missing (scripts/debian-package.sh).
+CHROMIUM ?= $(or $(PORTAL_TEST_CHROMIUM),/usr/bin/chromium)
+WRK ?= /usr/bin/wrk
 
 .PHONY: run test bench fuzz chaos install migrate worker scheduler clean
 
@@ -21,13 +24,18 @@ run: install
 	$(BIN)/portal -c development.ini migrate --demo
 	$(BIN)/pserve development.ini
 
-## The whole suite against PostgreSQL and Redis on their default local addresses.
+## The whole suite against PostgreSQL, Redis and RabbitMQ on their default local addresses
+## (started when not running) and Debian's Chromium (installed when missing).
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@scripts/services.sh
+	@scripts/debian-package.sh $(CHROMIUM) chromium
+	PORTAL_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 ## Benchmarks against same-run baselines (README, "Benchmarks"); writes bench/RESULTS.md.
-## Needs wrk, PostgreSQL and Redis as for make test; BENCH_ARGS="--only read --duration 5".
+## wrk is installed and PostgreSQL and Redis started as for make test; BENCH_ARGS="--only read --duration 5".
 bench: install $(VENV)/.bench-installed
+	@scripts/services.sh
+	@scripts/debian-package.sh $(WRK) wrk
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 $(VENV)/.bench-installed: $(VENV)/.installed

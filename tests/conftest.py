@@ -41,10 +41,7 @@ REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 HOW_TO_START = """
 The test suite needs real PostgreSQL and Redis ({what} is not reachable at {where}).
-Start them (as root on this machine kind):
-  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
-  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
-or point PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL at running servers.
+Start them with scripts/services.sh (as root on this machine kind; `make test` does), or point PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL at running servers.
 """
 
 
