@@ -28,6 +28,8 @@ DEFAULTS = {
     "portal.embedded": "false",
     "portal.redis_url": "redis://127.0.0.1:6379/0",
     "portal.broker_namespace": "portal",
+    # Prefix of the app's own Redis keys (nonces, the shared WeChat token).
+    "portal.redis_prefix": "portal",
     # Seconds without a heartbeat before a worker's unacked messages are requeued.
     "portal.worker_heartbeat_timeout": "30",
     "portal.outbox_relay_after": "5",
