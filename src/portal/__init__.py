@@ -58,7 +58,7 @@ def make_config(settings, environ=None):
     config.registry.settings.setdefault("pyramid_openapi3.enable_response_validation", True)
     config.include("pyramid_openapi3")
     config.pyramid_openapi3_spec(OPENAPI_SPEC, route="/api/openapi.yaml")
-    config.pyramid_openapi3_add_explorer(route="/api/docs")
+    config.include("portal.explorer")  # Swagger UI at /api/docs, from our own files
     config.include("portal.contract")
 
     # A URL that is not UTF-8 is refused (400) before the transaction, the security policy or
