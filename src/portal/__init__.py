@@ -65,6 +65,9 @@ def make_config(settings, environ=None):
     # routing try to decode it.
     config.add_tween("portal.views.errors.utf8_url_tween_factory", under=INGRESS)
 
+    # An /api body too large or nested too deep is refused (413/400) before anything reads it.
+    config.include("portal.limits")
+
     # URLs, then the views that serve them.
     config.include("portal.routes")
     config.include("portal.views.admin")

@@ -30,8 +30,10 @@ def includeme(config):
     config.add_route("api.logistics.order_sign", "/api/logistics/orders/{order_no}/sign")
     config.add_route("api.logistics.lanes", "/api/logistics/lanes")
 
-    # Inbound callbacks from other systems.
+    # Inbound callbacks from other systems. LE's signature is checked before its body is
+    # refused for its nesting (portal.limits), as docs/contract.md says.
     config.add_route("api.le.events", "/api/le/events")
+    config.add_body_limit("api.le.events", authenticate="portal.views.api.le_events.check_signature")
 
     # Admin pages.
     config.add_route("admin.login", "/admin/login")

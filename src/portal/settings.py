@@ -45,6 +45,9 @@ DEFAULTS = {
     # Presented lists (a driver's bookings, …) kept per web process (portal.caching), a few kB
     # each; 0 turns the cache off.
     "portal.list_cache_size": "2000",
+    # Bounded parsing of /api bodies (portal.limits): bytes, and arrays or objects inside each other.
+    "portal.max_body_bytes": "1048576",
+    "portal.max_json_depth": "32",
 }
 
 

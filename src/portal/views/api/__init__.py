@@ -1,22 +1,34 @@
 """JSON views for WeChat users. Errors are ``{"error": {"code", "message", "fields"}}``."""
 
+import json
 import re
 
+from pyramid.events import NewResponse, subscriber
 from pyramid.httpexceptions import exception_response
 from pyramid.response import Response
 
 
 def _body(code, message, fields):
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    # UTF-8 as the JSON renderer writes success bodies: Chinese as itself, not \u escapes.
+    error = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return json.dumps(error, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def error_response(status, code, message, fields=None):
-    return Response(status=status, json_body=_body(code, message, fields), charset="utf-8")
+    return Response(status=status, body=_body(code, message, fields), content_type="application/json")
 
 
 def api_error(status, code, message, fields=None):
     """An exception to raise: the transaction is rolled back and the JSON error answered."""
-    return exception_response(status, json_body=_body(code, message, fields), charset="utf-8")
+    return exception_response(status, body=_body(code, message, fields), content_type="application/json")
+
+
+@subscriber(NewResponse)
+def json_says_utf8(event):
+    """Every JSON answer names its encoding (WebOb leaves it out for application/json)."""
+    response = event.response
+    if response.content_type == "application/json" and response.charset is None:
+        response.charset = "utf-8"
 
 
 def json_object(request):
