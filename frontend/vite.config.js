@@ -2,8 +2,9 @@
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vite'
 
-// `npm run dev` serves the pages with hot reload and hands every server path to `make run`.
-const portal = 'http://127.0.0.1:6543'
+// `npm run dev` serves the pages with hot reload and hands every server path to the app
+// (`make run`, or PORTAL_DEV_URL).
+const portal = process.env.PORTAL_DEV_URL || 'http://127.0.0.1:6543'
 
 export default defineConfig({
   base: '/h5/',
@@ -15,6 +16,7 @@ export default defineConfig({
     target: ['es2020', 'chrome87', 'safari14'],
   },
   server: {
-    proxy: { '/api': portal, '/auth': portal, '/sim': portal },
+    // The browser's Host is kept: the app's redirects (login) come back to this server.
+    proxy: Object.fromEntries(['/api', '/auth', '/sim'].map((path) => [path, { target: portal, changeOrigin: false }])),
   },
 })
