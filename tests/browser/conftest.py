@@ -94,8 +94,11 @@ class Phone:
         self.settle()
 
     def settle(self):
-        """Wait until the page shows its data: no loading spinner of a page left."""
-        self.page.wait_for_function("!document.querySelector('.page-state .van-loading')")
+        """Wait until the page shows its data: its component is there, without a loading spinner.
+        (Nothing to wait for on WeChat's authorization page.)"""
+        if not self.page.url.startswith(self.base + "/h5/"):
+            return
+        self.page.wait_for_function("document.querySelector('#app main > *') && !document.querySelector('.page-state .van-loading')")
 
     def shot(self, name, doc=None, full=True):
         """``full``: the whole page; a dialog or picker over it is taken as the screen shows it."""
