@@ -9,8 +9,10 @@ def includeme(config):
     # WeChat users: web authorization and H5 pages inside WeChat.
     config.add_route("wechat.login", "/auth/wechat/login")
     config.add_route("wechat.callback", "/auth/wechat/callback")
-    config.add_route("h5.home", "/h5/")
-    config.add_route("h5.area", "/h5/{area:logistics|visitors|canteen}")
+    # The built front end: hashed assets, then index.html for every page path (its router
+    # reads the path in the browser).
+    config.add_route("h5.asset", "/h5/assets/{name}")
+    config.add_route("h5.page", "/h5/*subpath")
 
     # JSON API for the mini-program and H5 pages. Patterns are plain: placeholders are typed
     # and checked by the OpenAPI document (portal/openapi.yaml), whose paths must equal them.

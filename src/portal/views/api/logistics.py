@@ -224,7 +224,8 @@ class DriverApi:
     @view_config(route_name="api.logistics.products", request_method="GET")
     def products(self):
         products = self.db.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code))
-        return {"products": [{"code": p.code, "name": p.name} for p in products]}
+        # The booking form offers arrival times within this many days.
+        return {"products": [{"code": p.code, "name": p.name} for p in products], "max_days_ahead": _policy(self.request).max_days_ahead}
 
     @view_config(route_name="api.logistics.bookings", request_method="GET")
     def list_bookings(self):
@@ -291,7 +292,12 @@ class DriverApi:
             self.db, self.driver, status=status, since=_date_param(self.request, "from"),
             until=_date_param(self.request, "to"), before=_int_param(self.request, "before"), limit=limit,
         )
-        return {"orders": [present_order(o) for o in orders], "next_before": orders[-1].id if len(orders) == limit else None}
+        return {
+            "orders": [present_order(o) for o in orders],
+            "next_before": orders[-1].id if len(orders) == limit else None,
+            # Shown on the sign-off form before the driver submits.
+            "signoff_tolerance_percent": _policy(self.request).signoff_tolerance_percent,
+        }
 
     @view_config(route_name="api.logistics.orders_refresh", request_method="POST")
     def refresh_orders(self):
