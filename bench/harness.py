@@ -108,6 +108,7 @@ def portal_env(url, **settings):
         REDIS_URL=REDIS_URL,
         PORTAL_INI=str(PRODUCTION_INI),
         PORTAL_BROKER_NAMESPACE=NAMESPACE,
+        PORTAL_REDIS_PREFIX=NAMESPACE,
         PORTAL_SESSION_SECRET="bench-session-secret-0123456789abcdef",
         PORTAL_PUBLIC_URL="http://127.0.0.1",
         PORTAL_WECHAT_APPID="wxbenchofficialacct",

@@ -5,7 +5,10 @@
 * ``committed`` — for integration tests: sessions commit for real; every table is emptied
   afterwards. ``worker`` runs a real Dramatiq Worker on the Redis broker.
 
-Addresses: PORTAL_TEST_DATABASE_URL and PORTAL_TEST_REDIS_URL override the defaults below.
+Each run has names of its own (``support.runs``): a database dropped at the end, a Redis key
+prefix for the broker and the app (runs share Redis database 15 and nothing flushes it).
+PORTAL_TEST_DATABASE_URL and PORTAL_TEST_REDIS_URL override the addresses; a database given
+there is recreated at the start and kept at the end.
 """
 
 import os
@@ -28,20 +31,20 @@ from portal.models import Base
 from portal.simulators import build_simulators
 from portal.simulators.base import serve
 
+from .support import runs
 from .support.tcpproxy import TcpProxy
 from .support.testapp import build_config
 
 ROOT = Path(__file__).resolve().parent.parent
+DATABASE_GIVEN = "PORTAL_TEST_DATABASE_URL" in os.environ
 DATABASE_URL = os.environ.get(
-    "PORTAL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/portal_test"
+    "PORTAL_TEST_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{runs.DATABASE}"
 )
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 HOW_TO_START = """
 The test suite needs real PostgreSQL and Redis ({what} is not reachable at {where}).
-Start them (as root on this machine kind):
-  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
-  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
+Start them with scripts/services.sh (as root on this machine kind; `make test` does),
 or point PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL at running servers.
 """
 
@@ -71,21 +74,41 @@ class Services:
     redis_proxy = None
 
 
+def _admin_engine(url):
+    return sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+
+
 def _require_services():
+    """Create this run's database; clear what killed runs left behind."""
     url = make_url(DATABASE_URL)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    admin = _admin_engine(url)
     try:
         with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            runs.sweep_databases(connection)
+            runs.drop_databases(connection, [url.database])
             connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
     except sa.exc.OperationalError as exc:
         pytest.exit(HOW_TO_START.format(what="PostgreSQL", where=url.render_as_string()) + f"\n{exc}", returncode=3)
     finally:
         admin.dispose()
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).flushdb()
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3) as client:
+            runs.sweep_keys(client)
     except redis.RedisError as exc:
         pytest.exit(HOW_TO_START.format(what="Redis", where=REDIS_URL) + f"\n{exc}", returncode=3)
+
+
+def _clean_up():
+    """Drop this run's database (unless it was given) and delete its Redis keys."""
+    if Services.engine is not None:
+        Services.engine.dispose()
+    if not DATABASE_GIVEN:
+        admin = _admin_engine(make_url(DATABASE_URL))
+        with admin.connect() as connection:
+            runs.drop_databases(connection, [runs.DATABASE])
+        admin.dispose()
+    with redis.Redis.from_url(REDIS_URL) as client:
+        runs.delete_keys(client, runs.REDIS_PREFIX)
 
 
 def migrate(url):
@@ -111,7 +134,8 @@ def pytest_configure(config):
         "sqlalchemy.url": DATABASE_URL,
         "portal.broker": "redis",
         "portal.redis_url": broker_url,
-        "portal.broker_namespace": "portal-test",
+        "portal.broker_namespace": runs.REDIS_PREFIX,
+        "portal.redis_prefix": runs.REDIS_PREFIX,
         "portal.embedded": "false",
         "portal.worker_heartbeat_timeout": "3",
         "portal.http_read_timeout": "2",
@@ -140,6 +164,8 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     for served in (Services.served or {}).values():
         served.close()
+    if Services.settings is not None:
+        _clean_up()
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,7 @@ def make_config(settings, environ=None):
     config.registry.settings.setdefault("pyramid_openapi3.enable_response_validation", True)
     config.include("pyramid_openapi3")
     config.pyramid_openapi3_spec(OPENAPI_SPEC, route="/api/openapi.yaml")
-    config.pyramid_openapi3_add_explorer(route="/api/docs")
+    config.include("portal.explorer")  # Swagger UI at /api/docs, from our own files
     config.include("portal.contract")
 
     # What callers see when something is wrong: JSON under /api, pages elsewhere. Scanned here,
@@ -79,6 +79,9 @@ def make_config(settings, environ=None):
     # routing try to decode it.
     config.scan("portal.views.errors")
     config.add_tween("portal.views.errors.utf8_url_tween_factory", under=INGRESS)
+
+    # An /api body too large or nested too deep is refused (413/400) before anything reads it.
+    config.include("portal.limits")
 
     # The core's URLs and views: home, health, WeChat login, H5 shell, /api/me, the admin shell
     # and its operations pages.

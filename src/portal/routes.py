@@ -1,24 +1,7 @@
 """Every URL of the core, in one place; each area adds its own in its include."""
 
 
-class AreaKnown:
-    """Route predicate ``area_known=True``: the URL's ``{area}`` is an area of the catalogue
-    (any other is a 404, as if the route did not exist)."""
-
-    def __init__(self, value, config):
-        self.value = value
-
-    def text(self):
-        return f"area_known = {self.value}"
-
-    phash = text
-
-    def __call__(self, info, request):
-        return (info["match"]["area"] in request.registry.catalogue.areas) == self.value
-
-
 def includeme(config):
-    config.add_route_predicate("area_known", AreaKnown)
     config.add_route("home", "/")
     config.add_route("healthz", "/healthz")
     config.add_route("readyz", "/readyz")
@@ -26,8 +9,10 @@ def includeme(config):
     # WeChat users: web authorization and H5 pages inside WeChat (one per area).
     config.add_route("wechat.login", "/auth/wechat/login")
     config.add_route("wechat.callback", "/auth/wechat/callback")
-    config.add_route("h5.home", "/h5/")
-    config.add_route("h5.area", "/h5/{area}", area_known=True)
+    # The built front end: hashed assets, then index.html for every page path (its router
+    # reads the path in the browser).
+    config.add_route("h5.asset", "/h5/assets/{name}")
+    config.add_route("h5.page", "/h5/*subpath")
 
     # JSON API for the mini-program and H5 pages. Patterns are plain: placeholders are typed
     # and checked by the OpenAPI document (portal/openapi.yaml), whose paths must equal them.

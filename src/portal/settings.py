@@ -104,6 +104,9 @@ class CoreSettings(Typed):
     #: Redis doubles as the broker unless a broker URL of its own is given.
     broker_url: str | None = None
     broker_namespace: str = "portal"
+    #: Prefix of the app's own Redis keys (nonces, the shared WeChat token), so that
+    #: installations and test runs can share a Redis database as their brokers do.
+    redis_prefix: str = "portal"
     #: Seconds without a heartbeat before a worker's unacked messages are requeued.
     worker_heartbeat_timeout: float = 30
     outbox_relay_after: float = 5
@@ -119,6 +122,11 @@ class CoreSettings(Typed):
     #: Presented lists (a driver's bookings, …) kept per web process (portal.caching), a few
     #: kB each; 0 turns the cache off.
     list_cache_size: int = 2000
+    #: Bounded parsing of /api bodies (portal.limits): bytes, and arrays or objects inside each other.
+    max_body_bytes: int = 1_048_576
+    max_json_depth: int = 32
+    #: Where the built H5 front end is (``make frontend``); empty: frontend/dist of this checkout.
+    h5_dist: str | None = None
     http_connect_timeout: float = 3.05
     http_read_timeout: float = 10
     #: The Official Account (oa) and the mini-program (mp).

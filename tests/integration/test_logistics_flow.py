@@ -183,41 +183,6 @@ def test_expiry_at_the_exact_moment_releases_tells_le_once_and_notifies(portal, 
     assert booking_service.expire_overdue(committed, Policy.from_settings(settings)) == 0
 
 
-def test_expiry_racing_entry_has_one_winner(portal, worker, committed, simulators, settings):
-    le = simulators["le"]
-    phone, vehicle_id = _new_driver(portal, committed)
-    ids = [_registered_delivery(phone, vehicle_id) for _ in range(8)]
-    policy = Policy.from_settings(settings)
-    with Transaction(committed) as db:
-        db.execute(update(Booking).where(Booking.id.in_(ids)).values(expires_at=utcnow() - timedelta(seconds=1)))
-
-    def enter(booking_id):
-        return le.send_event("truck.entered", {"booking_id": booking_id})
-
-    def expire(booking_id):
-        with Transaction(committed) as db:
-            return booking_service.expire_booking(db, booking_id, policy)
-
-    with ThreadPoolExecutor(16) as pool:
-        entered = [pool.submit(enter, i) for i in ids]
-        expired = [pool.submit(expire, i) for i in ids]
-        assert all(f.result() == 200 for f in entered)
-        expired_now = [f.result() for f in expired]
-
-    def settled():
-        with Transaction(committed) as db:
-            bookings = db.scalars(select(Booking).where(Booking.id.in_(ids))).all()
-            return all(b.sync_state is SyncState.synced for b in bookings) and bookings
-
-    for booking in wait_for(settled, timeout=30):
-        cancels = len(le.effects(f"/v1/bookings/{booking.id}/cancel"))
-        if booking.status is BookingStatus.expired:
-            assert cancels == 1 and booking.entered_at is None
-        else:
-            assert booking.status is BookingStatus.entered and cancels == 0
-    assert sum(expired_now) == sum(1 for b in settled() if b.status is BookingStatus.expired)
-
-
 def test_mes_or_le_down_the_booking_waits_visibly_and_completes_later(portal, worker, committed, simulators):
     le, mes = simulators["le"], simulators["mes"]
     phone, vehicle_id = _new_driver(portal, committed)

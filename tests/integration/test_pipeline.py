@@ -190,6 +190,7 @@ def _portal_cli(*args, settings):
         "PORTAL_BROKER": "redis",
         "REDIS_URL": settings["portal.redis_url"],
         "PORTAL_BROKER_NAMESPACE": settings["portal.broker_namespace"],
+        "PORTAL_REDIS_PREFIX": settings["portal.redis_prefix"],
     }
     return subprocess.run(
         [sys.executable, "-m", "portal.cli", "-c", str(ROOT / "development.ini"), *args],

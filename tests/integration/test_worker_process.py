@@ -16,7 +16,7 @@ from portal.models.ops import ConnectivityCheck
 from portal.models.sync import SyncState
 
 from ..conftest import ROOT
-from ..support import factories
+from ..support import factories, runs
 from ..support.waiting import wait_for
 
 
@@ -30,6 +30,7 @@ def worker_process(settings, served_simulators):
         "PORTAL_BROKER": "redis",
         "REDIS_URL": settings["portal.redis_url"],
         "PORTAL_BROKER_NAMESPACE": settings["portal.broker_namespace"],
+        "PORTAL_REDIS_PREFIX": settings["portal.redis_prefix"],
         "PORTAL_WORKER_HEARTBEAT_TIMEOUT": settings["portal.worker_heartbeat_timeout"],
         "PORTAL_LE_URL": served_simulators["le"].url,
         "PORTAL_LE_APP_KEY": settings["portal.le_app_key"],
@@ -99,21 +100,31 @@ def test_a_killed_workers_message_is_redelivered_within_a_minute(committed, simu
     assert len(le.effects()) == 1
 
 
-RABBITMQ_URL = os.environ.get("PORTAL_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
-
-
-def test_the_same_code_runs_on_rabbitmq(committed, simulators, worker_process):
-    """Broker `rabbitmq`: a console command defers, a worker process delivers."""
+@pytest.fixture
+def rabbitmq_url():
+    """PORTAL_TEST_RABBITMQ_URL, or a virtual host of this run's own on the local RabbitMQ
+    (runs would otherwise share, and delete, each other's queues)."""
     import pika
 
+    given = os.environ.get("PORTAL_TEST_RABBITMQ_URL")
+    url = given or f"amqp://guest:guest@127.0.0.1:5672/{runs.VHOST}"
+    if not given:
+        runs.rabbitmqctl("add_vhost", runs.VHOST)
+        runs.rabbitmqctl("set_permissions", "-p", runs.VHOST, "guest", ".*", ".*", ".*")
     try:
-        connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+        connection = pika.BlockingConnection(pika.URLParameters(url))
     except pika.exceptions.AMQPError as exc:
-        pytest.fail(f"RabbitMQ is not reachable at {RABBITMQ_URL} (start it: rabbitmq-server -detached): {exc!r}")
+        pytest.fail(f"RabbitMQ is not reachable at {url} (start it: rabbitmq-server -detached): {exc!r}")
     connection.channel().queue_delete("default")
     connection.close()
+    yield url
+    if not given:
+        runs.rabbitmqctl("delete_vhost", runs.VHOST)
 
-    rabbit = {"PORTAL_BROKER": "rabbitmq", "BROKER_URL": RABBITMQ_URL}
+
+def test_the_same_code_runs_on_rabbitmq(committed, simulators, rabbitmq_url, worker_process):
+    """Broker `rabbitmq`: a console command defers, a worker process delivers."""
+    rabbit = {"PORTAL_BROKER": "rabbitmq", "BROKER_URL": rabbitmq_url}
     worker_process(**rabbit)
     command = subprocess.run(
         [sys.executable, "-m", "portal.cli", "check", "le"],

@@ -1,6 +1,8 @@
 """Smart logistics (智慧物流): drivers, vehicles, entry reports, bookings against the MES stock,
 LE's events, documents and sign-off, lanes — and the LE and MES systems they need."""
 
+from functools import partial
+
 from sqlalchemy import func, select
 
 from portal.actors import le, mes  # noqa: F401  (records the area's actors)
@@ -12,6 +14,7 @@ from portal.services.logistics import bookings
 from portal.services.logistics.policy import Policy
 from portal.simulators.le import LeSimulator
 from portal.simulators.mes import MesSimulator
+from portal.views.api.callbacks import check_signature
 from portal.views.api.logistics import driver_binding
 
 #: The products the MES simulator holds stock of (``portal migrate --demo``).
@@ -56,6 +59,8 @@ def includeme(config):
     config.add_route("api.logistics.order_sign", "/api/logistics/orders/{order_no}/sign")
     config.add_route("api.logistics.lanes", "/api/logistics/lanes")
     config.add_route("api.le.events", "/api/le/events")
+    # LE's signature is checked before its body is refused for its nesting (portal.limits).
+    config.add_body_limit("api.le.events", authenticate=partial(check_signature, system="le"))
     config.scan("portal.views.api.logistics")
     config.scan("portal.views.api.le_events")
     config.add_me_section("driver", driver_binding)

@@ -66,17 +66,22 @@ class Runtime:
             return None
         return redis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
 
+    def redis_key(self, *parts):
+        """A key of ours: ``portal.redis_prefix`` first, so that installations (and test runs)
+        can share a Redis database as their brokers do under ``portal.broker_namespace``."""
+        return ":".join((self.settings.redis_prefix, *parts))
+
     @cached_property
     def nonces(self):
         """Nonces of signed inbound requests, remembered long enough to refuse a replay."""
-        return Nonces(self.redis)
+        return Nonces(self.redis, self.redis_key("nonce"))
 
     def wechat(self):
         """The WeChat platform client, its access token shared through Redis when there is one."""
         with self._lock:
             if "wechat" not in self._clients:
                 appid = self.settings.wechat_appid
-                cache = RedisTokenCache(self.redis, f"portal:wechat-token:{appid}") if self.redis else TokenCache()
+                cache = RedisTokenCache(self.redis, self.redis_key("wechat-token", appid)) if self.redis else TokenCache()
                 self._clients["wechat"] = WeChatPlatform.from_settings(self.raw_settings, cache)
             return self._clients["wechat"]
 
@@ -84,15 +89,16 @@ class Runtime:
 class Nonces:
     TTL = 600  # longer than the ±5 minutes a signed timestamp may be off
 
-    def __init__(self, redis_client):
+    def __init__(self, redis_client, prefix):
         self.redis = redis_client
+        self.prefix = prefix
         self.memory = {}
         self.lock = threading.Lock()
 
     def seen(self, key, nonce):
         """True if this (key, nonce) came before; otherwise remember it."""
         if self.redis is not None:
-            return not self.redis.set(f"portal:nonce:{key}:{nonce}", 1, nx=True, ex=self.TTL)
+            return not self.redis.set(f"{self.prefix}:{key}:{nonce}", 1, nx=True, ex=self.TTL)
         now = time.time()
         with self.lock:
             self.memory = {k: t for k, t in self.memory.items() if now - t < self.TTL}

@@ -1,6 +1,7 @@
 """JSON views for WeChat users, one module per area. Errors are
 ``{"error": {"code", "message", "fields"}}``: raise a :class:`~portal.refusal.Refusal`."""
 
+import json
 import re
 
 from pyramid.response import Response
@@ -9,9 +10,19 @@ from portal.refusal import Refusal
 
 
 def error_response(status, code, message, fields=None):
-    """The JSON error answer (for the exception views; views raise a Refusal)."""
-    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
-    return Response(status=status, json_body=body, charset="utf-8")
+    """The JSON error answer (for the exception views; views raise a Refusal). UTF-8 as the JSON
+    renderer writes success bodies: Chinese as itself, not \\u escapes."""
+    error = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    body = json.dumps(error, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(status=status, body=body, content_type="application/json", charset="utf-8")
+
+
+def json_says_utf8(event):
+    """Every JSON answer names its encoding (WebOb leaves it out for application/json); a
+    ``NewResponse`` subscriber."""
+    response = event.response
+    if response.content_type == "application/json" and response.charset is None:
+        response.charset = "utf-8"
 
 
 def json_object(request):

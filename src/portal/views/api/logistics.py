@@ -194,7 +194,9 @@ class DriverApi:
     # 提送货登记
     @view_config(route_name="api.logistics.products", request_method="GET")
     def products(self):
-        return {"products": [{"code": p.code, "name": p.name} for p in queries.active_products(self.db)]}
+        # The booking form offers arrival times within this many days.
+        products = [{"code": p.code, "name": p.name} for p in queries.active_products(self.db)]
+        return {"products": products, "max_days_ahead": self.policy.max_days_ahead}
 
     @view_config(route_name="api.logistics.bookings", request_method="GET")
     def list_bookings(self):
@@ -240,7 +242,12 @@ class DriverApi:
             self.db, self.driver, status=status, since=forms.query_date(params, "from"), until=forms.query_date(params, "to"),
             before=forms.query_integer(params, "before"), limit=limit,
         )
-        return {"orders": [present_order(o) for o in found], "next_before": found[-1].id if len(found) == limit else None}
+        return {
+            "orders": [present_order(o) for o in found],
+            "next_before": found[-1].id if len(found) == limit else None,
+            # Shown on the sign-off form before the driver submits.
+            "signoff_tolerance_percent": self.policy.signoff_tolerance_percent,
+        }
 
     @view_config(route_name="api.logistics.orders_refresh", request_method="POST")
     def refresh_orders(self):
