@@ -47,7 +47,9 @@ test: install frontend
 
 ## The browser tests again, then the README's phone screenshots (docs/screenshots/) from them.
 screenshots: install frontend
-	PORTAL_SCREENSHOTS_DOCS=1 $(BIN)/pytest tests/browser -q $(PYTEST_ARGS)
+	@scripts/services.sh
+	@scripts/debian-package.sh $(CHROMIUM) chromium
+	PORTAL_SCREENSHOTS_DOCS=1 PORTAL_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/browser -q $(PYTEST_ARGS)
 
 ## Benchmarks against same-run baselines (README, "Benchmarks"); writes bench/RESULTS.md.
 ## wrk is installed and PostgreSQL and Redis started as for make test; BENCH_ARGS="--only read --duration 5".

@@ -37,9 +37,9 @@ from portal.services.logistics import stock as stock_service
 from portal.services.logistics.policy import Policy
 from portal.timefmt import SHANGHAI
 
-from ..conftest import ROOT, migrate
-from ..support import contenders, factories
-from ..support.waiting import wait_for
+from ...conftest import ROOT, migrate
+from ...support import contenders, factories
+from ...support.waiting import wait_for
 
 QUANTITY = 10_000
 

@@ -20,9 +20,9 @@ from portal.services.logistics.policy import Policy
 from portal.simulators.base import serve
 from portal.timefmt import SHANGHAI
 
-from ..support import factories
-from ..support.testapp import build_app
-from ..support.waiting import wait_for
+from ...support import factories
+from ...support.testapp import build_app
+from ...support.waiting import wait_for
 
 
 @pytest.fixture

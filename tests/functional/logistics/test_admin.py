@@ -28,8 +28,8 @@ from portal.services.logistics.policy import Policy
 from portal.timefmt import SHANGHAI
 from portal.views.admin import logistics as views
 
-from ..support import factories
-from ..support.factories import csrf_from, login_admin
+from ...support import factories
+from ...support.factories import csrf_from, login_admin
 
 ID_CARD = "11010519491231002X"
 MOBILE = "13800138000"

@@ -10,7 +10,7 @@ from portal.services.logistics import bookings as booking_service
 from portal.services.logistics import stock as stock_service
 from portal.services.logistics.policy import Policy
 
-from ..support import factories
+from ...support import factories
 
 
 def _pickup(db, driver, quantity, policy):

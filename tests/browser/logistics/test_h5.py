@@ -11,8 +11,8 @@ from portal.db import Transaction
 from portal.models.identity import ApiToken
 from portal.models.meta import utcnow
 
-from ..support import factories
-from ..support.waiting import wait_for
+from ...support import factories
+from ...support.waiting import wait_for
 
 CERTIFICATE_YEAR = str(utcnow().year + 2)
 

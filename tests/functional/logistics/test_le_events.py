@@ -16,7 +16,7 @@ from portal.services.logistics import bookings as booking_service
 from portal.services.logistics.policy import Policy
 from portal.timefmt import SHANGHAI
 
-from ..support import factories
+from ...support import factories
 
 PATH = "/api/le/events"
 

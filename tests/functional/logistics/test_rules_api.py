@@ -1,6 +1,6 @@
 """The plant's booking and sign-off rules come with the answers the H5 forms read them from."""
 
-from ..support import factories
+from ...support import factories
 
 
 def test_the_forms_read_the_rules_they_show(testapp, db):

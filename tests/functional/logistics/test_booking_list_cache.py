@@ -14,7 +14,7 @@ from portal.models.meta import utcnow
 from portal.services.logistics import bookings as booking_service
 from portal.services.logistics.policy import Policy
 
-from ..support import factories
+from ...support import factories
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from portal.models.meta import utcnow
 from portal.models.outbox import OutboxMessage
 from portal.timefmt import SHANGHAI
 
-from ..support import factories
+from ...support import factories
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from portal.simulators.base import serve
 from portal.simulators.le import LeSimulator
 from portal.timefmt import SHANGHAI
 
-from ..support.waiting import wait_for
+from ...support.waiting import wait_for
 
 KEY, SECRET = "le-test", "le-test-secret"
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=SHANGHAI).timestamp()
