@@ -1,9 +1,14 @@
 """Test set-up: real PostgreSQL and Redis, migrated schema, simulators on 127.0.0.1.
 
-* ``db`` — a session inside a transaction rolled back after the test (savepoint per test);
-  ``testapp`` shares it with webtest through ``tm.active`` / ``tm.manager``.
+* ``db`` — a session of the app's own factory (``registry["db.session_factory"]``, following
+  ``tm`` as a request's session follows ``request.tm``), on a connection whose outer transaction
+  is rolled back after the test: the test's commits are savepoints. ``testapp`` (and
+  ``testapp_for`` for an app built otherwise) runs requests in that same session and transaction.
+* ``job`` — an actor's body run in that transaction, as a worker's delivery runs it
+  (``job("le.sync_booking", booking.id)``, ``job.drain()``; see support.jobs).
 * ``committed`` — for integration tests: sessions commit for real; every table is emptied
-  afterwards. ``worker`` runs a real Dramatiq Worker on the Redis broker.
+  afterwards. ``worker`` runs a real Dramatiq Worker on the Redis broker; ``settle()`` waits
+  until every message due has run (support.waiting.settle).
 
 Each run has names of its own (``support.runs``): a database dropped at the end, a Redis key
 prefix for the broker and the app (runs share Redis database 15 and nothing flushes it).
@@ -22,18 +27,19 @@ import redis
 import sqlalchemy as sa
 import transaction
 import webtest
-import zope.sqlalchemy
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from portal import make_config, messaging
+from portal.db import get_tm_session
 from portal.models import Base
 from portal.simulators import build_simulators
 from portal.simulators.base import serve
 
 from .support import runs
+from .support.jobs import Jobs
 from .support.tcpproxy import TcpProxy
 from .support.testapp import build_config
+from .support.waiting import settle as settle_outbox
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_GIVEN = "PORTAL_TEST_DATABASE_URL" in os.environ
@@ -218,15 +224,19 @@ def tm():
 
 
 @pytest.fixture
-def db(engine, tm):
+def db(engine, session_factory, tm):
     connection = engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", info={"tm": tm})
-    zope.sqlalchemy.register(session, transaction_manager=tm)
+    session = get_tm_session(session_factory, tm, bind=connection, join_transaction_mode="create_savepoint")
     yield session
     session.close()
     outer.rollback()
     connection.close()
+
+
+@pytest.fixture
+def job(db, simulators):
+    return Jobs(db)
 
 
 @pytest.fixture(scope="session")
@@ -241,8 +251,21 @@ def app():
 
 
 @pytest.fixture
-def testapp(app, tm, db):
-    return webtest.TestApp(app, extra_environ={"HTTP_HOST": "example.com", "tm.active": True, "tm.manager": tm, "app.dbsession": db})
+def testapp_for(tm, db):
+    """``testapp_for(app, **environ)``: webtest on ``app`` whose requests run in the test's
+    session and transaction (pyramid_tm leaves a request alone when ``tm.active`` is set)."""
+
+    def shared(app, **environ):
+        return webtest.TestApp(
+            app, extra_environ={"HTTP_HOST": "example.com", "tm.active": True, "tm.manager": tm, "app.dbsession": db, **environ}
+        )
+
+    return shared
+
+
+@pytest.fixture
+def testapp(app, testapp_for):
+    return testapp_for(app)
 
 
 # -- committed data and a real worker --------------------------------------------------------
@@ -271,3 +294,11 @@ def worker(broker, committed):
     worker.start()
     yield worker
     worker.stop(timeout=10_000)
+
+
+@pytest.fixture
+def settle(request, committed):
+    """``settle()``: wait until every message due has run (and the ``worker``, if the test has
+    one, is idle) instead of polling for one of its effects."""
+    worker = request.getfixturevalue("worker") if "worker" in request.fixturenames else None
+    return lambda timeout=60.0: settle_outbox(committed, worker, timeout=timeout)

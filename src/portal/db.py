@@ -81,15 +81,18 @@ def get_session_factory(engine):
     return factory
 
 
-def get_tm_session(session_factory, transaction_manager, request=None):
+def get_tm_session(session_factory, transaction_manager, request=None, **options):
     """A session (of ``get_session_factory``) whose commit and rollback follow ``transaction_manager``.
 
     Outside a request (workers, scheduler, console)::
 
         with transaction.TransactionManager(explicit=True) as tm:
             db = get_tm_session(factory, tm)
+
+    ``options`` go to the session (the tests bind it to a connection whose transaction they
+    roll back).
     """
-    return session_factory(info={"request": request, "tm": transaction_manager})
+    return session_factory(info={"request": request, "tm": transaction_manager}, **options)
 
 
 class Transaction:

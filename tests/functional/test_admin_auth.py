@@ -1,7 +1,6 @@
 """Admin login, sessions, CSRF and area permissions on every admin page."""
 
 import pytest
-import webtest
 from sqlalchemy import select
 
 from portal.models.admin import AdminSession, AuditEntry, LoginAttempt
@@ -142,14 +141,8 @@ def test_super_admins_create_accounts_with_clear_form_messages(testapp, db):
 
 
 @pytest.mark.parametrize("flag", ["true", "1"])
-def test_secure_cookies_makes_both_the_session_and_the_admin_cookie_secure(settings, db, tm, flag):
-    app = webtest.TestApp(
-        build_app({**settings, "portal.secure_cookies": flag}),
-        extra_environ={
-            "HTTP_HOST": "example.com", "HTTP_ORIGIN": "https://example.com", "wsgi.url_scheme": "https",
-            "tm.active": True, "tm.manager": tm, "app.dbsession": db,
-        },
-    )
+def test_secure_cookies_makes_both_the_session_and_the_admin_cookie_secure(settings, db, testapp_for, flag):
+    app = testapp_for(build_app({**settings, "portal.secure_cookies": flag}), HTTP_ORIGIN="https://example.com", **{"wsgi.url_scheme": "https"})
     factories.admin(db, "super", username="boss")
     response = login_admin(app, "boss")
     cookies = {header.split("=", 1)[0]: header for header in response.headers.getall("Set-Cookie")}

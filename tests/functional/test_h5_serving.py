@@ -2,7 +2,6 @@
 cached), hashed assets are cached for a year, a missing build says how to make it."""
 
 import pytest
-import webtest
 
 from ..support import factories
 from ..support.testapp import build_app
@@ -17,17 +16,16 @@ def dist(tmp_path):
     return tmp_path
 
 
-def _app(settings, tm, db, dist):
-    app = build_app({**settings, "portal.h5_dist": str(dist)})
-    return webtest.TestApp(app, extra_environ={"HTTP_HOST": "example.com", "tm.active": True, "tm.manager": tm, "app.dbsession": db})
+def _app(settings, testapp_for, dist):
+    return testapp_for(build_app({**settings, "portal.h5_dist": str(dist)}))
 
 
 def _auth(db):
     return {"Authorization": f"Bearer {factories.token_for(db, factories.wechat_user(db))}"}
 
 
-def test_every_page_path_answers_the_app_and_assets_are_immutable(settings, tm, db, dist):
-    app = _app(settings, tm, db, dist)
+def test_every_page_path_answers_the_app_and_assets_are_immutable(settings, testapp_for, db, dist):
+    app = _app(settings, testapp_for, dist)
     auth = _auth(db)
     for path in ("/h5/", "/h5/logistics", "/h5/logistics/bookings/12/result", "/h5/visitors"):
         page = app.get(path, headers=auth)
@@ -40,14 +38,14 @@ def test_every_page_path_answers_the_app_and_assets_are_immutable(settings, tm, 
     app.get("/h5/assets/.built", status=404)  # there, but no build file's name
 
 
-def test_a_stranger_is_sent_through_wechat_login_to_the_page_opened(settings, tm, db, dist):
-    app = _app(settings, tm, db, dist)
+def test_a_stranger_is_sent_through_wechat_login_to_the_page_opened(settings, testapp_for, db, dist):
+    app = _app(settings, testapp_for, dist)
     response = app.get("/h5/logistics/queue", status=302)
     assert response.location.endswith("/auth/wechat/login?next=%2Fh5%2Flogistics%2Fqueue")
 
 
-def test_a_missing_build_says_how_to_make_it(settings, tm, db, tmp_path):
-    app = _app(settings, tm, db, tmp_path / "nowhere")
+def test_a_missing_build_says_how_to_make_it(settings, testapp_for, db, tmp_path):
+    app = _app(settings, testapp_for, tmp_path / "nowhere")
     page = app.get("/h5/logistics", headers=_auth(db), status=503)
     assert "页面尚未构建" in page.text and "make frontend" in page.text
     assert "make frontend" in app.get("/h5/assets/index-AbC123.js", status=503).text

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-import webtest
 import yaml
 from openapi_spec_validator import validate
 from pyramid.interfaces import IRoutesMapper
@@ -192,15 +191,15 @@ def test_responses_that_break_the_contract_are_a_logged_500(testapp, db, monkeyp
     assert "does not follow the API contract" in caplog.text
 
 
-def test_response_validation_can_be_switched_off_for_production(settings, tm, db, monkeypatch):
+def test_response_validation_can_be_switched_off_for_production(settings, testapp_for, db, monkeypatch):
     app = build_app({**settings, "pyramid_openapi3.enable_response_validation": "false"})
-    testapp = webtest.TestApp(app, extra_environ={"HTTP_HOST": "example.com", "tm.active": True, "tm.manager": tm, "app.dbsession": db})
+    testapp = testapp_for(app)
     user = factories.wechat_user(db)
     monkeypatch.setattr(me_views, "present_me", lambda request, user: {"id": str(user.id)})
     assert testapp.get("/api/me", headers=_auth(db, user)).json == {"id": str(user.id)}
     # Requests are validated whatever the settings say.
     app = build_app({**settings, "pyramid_openapi3.enable_request_validation": "false"})
-    testapp = webtest.TestApp(app, extra_environ={"HTTP_HOST": "example.com", "tm.active": True, "tm.manager": tm, "app.dbsession": db})
+    testapp = testapp_for(app)
     _refused(testapp.get("/api/logistics/bookings/abc", headers=_auth(db, factories.driver(db).user), status=400), {"id": "须为整数"})
 
 
