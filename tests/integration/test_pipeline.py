@@ -23,7 +23,6 @@ from portal.models.sync import SyncState
 from ..conftest import ROOT
 from ..support import factories
 from ..support.testapp import build_app
-from ..support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +49,16 @@ def _synced(session_factory, check_id):
     return _check(session_factory, check_id).sync_state is SyncState.synced
 
 
-def test_a_committed_request_delivers_exactly_one_effect(app, worker, committed, simulators):
+def _dead_letters(session_factory):
+    with Transaction(session_factory) as db:
+        letters = db.scalars(select(DeadLetter)).all()
+        db.expunge_all()
+        return letters
+
+
+def test_a_committed_request_delivers_exactly_one_effect(app, worker, committed, simulators, settle):
     check_id = app.post_json("/_test/checks", {"system": "le"}).json["check_id"]
-    wait_for(lambda: _synced(committed, check_id), message="the check to be synced")
+    settle()
     check = _check(committed, check_id)
     effects = simulators["le"].effects("/v1/connectivity-checks")
     assert len(effects) == 1
@@ -63,7 +69,7 @@ def test_a_committed_request_delivers_exactly_one_effect(app, worker, committed,
 
 
 @pytest.mark.parametrize("failure", ["crash_after_defer", "refuse_after_defer"])
-def test_a_request_that_rolls_back_leaves_no_row_and_sends_nothing(app, worker, committed, simulators, broker, failure):
+def test_a_request_that_rolls_back_leaves_no_row_and_sends_nothing(app, worker, committed, simulators, broker, settle, failure):
     status = 500 if failure == "crash_after_defer" else 400
     app.post_json("/_test/checks", {"system": "le", failure: True}, status=status)
     assert _outbox_rows(committed) == []
@@ -71,11 +77,12 @@ def test_a_request_that_rolls_back_leaves_no_row_and_sends_nothing(app, worker, 
         assert db.scalars(select(ConnectivityCheck)).all() == []
     # Prove the pipeline was alive: a good request right after is delivered.
     check_id = app.post_json("/_test/checks", {"system": "le"}).json["check_id"]
-    wait_for(lambda: _synced(committed, check_id))
+    settle()
+    assert _synced(committed, check_id)
     assert len(simulators["le"].effects()) == 1
 
 
-def test_with_redis_down_the_request_succeeds_and_the_relay_delivers_later(app, worker, committed, simulators, broker, redis_proxy):
+def test_with_redis_down_the_request_succeeds_and_the_relay_delivers_later(app, worker, committed, simulators, broker, redis_proxy, settle):
     redis_proxy.cut()
     broker.client.connection_pool.disconnect()
     check_id = app.post_json("/_test/checks", {"system": "mes"}).json["check_id"]
@@ -87,11 +94,12 @@ def test_with_redis_down_the_request_succeeds_and_the_relay_delivers_later(app, 
     redis_proxy.restore()
     assert simulators["mes"].effects() == []  # not by luck: nothing was queued
     assert outbox.relay(older_than=0) == 1
-    wait_for(lambda: _synced(committed, check_id), timeout=30)
+    settle()
+    assert _synced(committed, check_id)
     assert len(simulators["mes"].effects()) == 1
 
 
-def test_a_crash_between_commit_and_send_is_repaired_by_the_relay(app, worker, committed, simulators, monkeypatch):
+def test_a_crash_between_commit_and_send_is_repaired_by_the_relay(app, worker, committed, simulators, monkeypatch, settle):
     def crash(pending):
         raise SystemExit("process died after commit")
 
@@ -102,11 +110,12 @@ def test_a_crash_between_commit_and_send_is_repaired_by_the_relay(app, worker, c
     # The relay leaves fresh rows to the fast path for a few seconds, then takes them.
     assert outbox.relay() == 0
     assert outbox.relay(older_than=0) == 1
-    wait_for(lambda: _synced(committed, check_id))
+    settle()
+    assert _synced(committed, check_id)
     assert len(simulators["canteen"].effects()) == 1
 
 
-def test_a_message_delivered_twice_has_one_effect(worker, committed, simulators, broker, monkeypatch):
+def test_a_message_delivered_twice_has_one_effect(worker, committed, simulators, broker, monkeypatch, settle):
     # Hold the message back from the fast path, then deliver it three times at once.
     monkeypatch.setattr(messaging.runtime(), "fast_path", False)
     with Transaction(committed) as db:
@@ -115,36 +124,36 @@ def test_a_message_delivered_twice_has_one_effect(worker, committed, simulators,
     actor = broker.get_actor(row.actor_name)
     for _ in range(3):
         actor.send_with_options(args=(check_id,), outbox_id=row.id)
-    wait_for(lambda: _synced(committed, check_id))
-    broker.join("default", timeout=10_000)
-    worker.join()
+    settle()
+    assert _synced(committed, check_id)
     # Redelivery after the actor committed is a no-op as well.
     actor.send_with_options(args=(check_id,), outbox_id=row.id)
-    broker.join("default", timeout=10_000)
-    worker.join()
+    settle()
     assert len(simulators["park"].ledger) == 1
     assert len(simulators["park"].effects()) == 1
 
 
-def test_a_lost_answer_is_retried_under_the_same_key_and_applied_once(worker, committed, simulators):
+def test_a_lost_answer_is_retried_under_the_same_key_and_applied_once(worker, committed, simulators, settle):
     park = simulators["park"]
     # The effect is applied, then the answer never comes back (client read timeout is 2 s).
     park.faults.update(fail_next=1, fail_next_kind="timeout", hold_seconds=3)
     with Transaction(committed) as db:
         check_id = factories.connectivity_check(db, "park").id
-    wait_for(lambda: _synced(committed, check_id), timeout=30)
+    settle()
+    assert _synced(committed, check_id)
     assert len(park.effects()) == 1
     assert [e.replayed for e in park.ledger] == [False, True]
     row = _outbox_rows(committed)[0]
     assert row.attempts == 1 and row.last_error
 
 
-def test_a_transient_failure_is_retried_then_succeeds(worker, committed, simulators):
+def test_a_transient_failure_is_retried_then_succeeds(worker, committed, simulators, settle):
     sms = simulators["sms"]
     sms.faults.update(fail_next=2, fail_next_kind="5xx")
     with Transaction(committed) as db:
         check_id = factories.connectivity_check(db, "sms").id
-    wait_for(lambda: _synced(committed, check_id), timeout=30)
+    settle()
+    assert _synced(committed, check_id)
     assert [e.status for e in sms.ledger] == [503, 503, 200]
     assert len(sms.effects()) == 1
     [row] = _outbox_rows(committed)
@@ -198,19 +207,14 @@ def _portal_cli(*args, settings):
     )
 
 
-def test_a_permanent_failure_is_dead_lettered_at_once_and_the_console_retries_it(worker, committed, simulators, settings):
+def test_a_permanent_failure_is_dead_lettered_at_once_and_the_console_retries_it(worker, committed, simulators, settings, settle):
     le = simulators["le"]
     le.faults.update(fail_next=1, fail_next_kind="4xx")
     with Transaction(committed) as db:
         check_id = factories.connectivity_check(db, "le").id
 
-    def dead_letter():
-        with Transaction(committed) as db:
-            letters = db.scalars(select(DeadLetter)).all()
-            db.expunge_all()
-            return letters
-
-    [letter] = wait_for(dead_letter, message="a dead letter")
+    settle()
+    [letter] = _dead_letters(committed)
     assert letter.actor_name == "ops.run_connectivity_check" and letter.args == [check_id]
     assert letter.permanent and letter.attempts == 1
     assert "HTTP 422" in letter.error and "PermanentError" in letter.traceback
@@ -224,7 +228,8 @@ def test_a_permanent_failure_is_dead_lettered_at_once_and_the_console_retries_it
 
     retried = _portal_cli("dead-letters", "retry", str(letter.id), "--by", "ops", settings=settings)
     assert retried.returncode == 0, retried.stderr
-    wait_for(lambda: _synced(committed, check_id), timeout=30)
+    settle()
+    assert _synced(committed, check_id)
     assert len(le.effects()) == 1
     with Transaction(committed) as db:
         letter = db.get(DeadLetter, letter.id)
@@ -234,7 +239,7 @@ def test_a_permanent_failure_is_dead_lettered_at_once_and_the_console_retries_it
     assert again.returncode == 1 and "已重试" in again.stderr
 
 
-def test_retries_that_run_out_are_dead_lettered_with_every_attempt_counted(worker, committed, simulators, broker, monkeypatch):
+def test_retries_that_run_out_are_dead_lettered_with_every_attempt_counted(worker, committed, simulators, broker, monkeypatch, settle):
     sms = simulators["sms"]
     sms.faults.update(fail_next=100, fail_next_kind="5xx")
     actor = broker.get_actor("ops.run_connectivity_check")
@@ -243,19 +248,14 @@ def test_retries_that_run_out_are_dead_lettered_with_every_attempt_counted(worke
     with Transaction(committed) as db:
         check_id = factories.connectivity_check(db, "sms").id
 
-    def letters():
-        with Transaction(committed) as db:
-            found = db.scalars(select(DeadLetter)).all()
-            db.expunge_all()
-            return found
-
-    [letter] = wait_for(letters, timeout=30)
+    settle()
+    [letter] = _dead_letters(committed)
     assert not letter.permanent and letter.attempts == 2
     assert _check(committed, check_id).sync_state is SyncState.failed
     assert [e.status for e in sms.ledger] == [503, 503]
 
 
-def test_a_message_still_on_the_old_default_queue_is_run_by_its_actor(worker, committed, simulators, broker, monkeypatch):
+def test_a_message_still_on_the_old_default_queue_is_run_by_its_actor(worker, committed, simulators, broker, monkeypatch, settle):
     """Before queues were one per system every message went to "default"; those in flight when
     a new version starts are run by their actor's name, whatever queue they wait on."""
     le = simulators["le"]
@@ -264,5 +264,6 @@ def test_a_message_still_on_the_old_default_queue_is_run_by_its_actor(worker, co
         row = outbox.defer(db, "le.refresh_lanes")
     assert row.queue_name == "le"
     broker.enqueue(Message(queue_name="default", actor_name="le.refresh_lanes", args=(), kwargs={}, options={"outbox_id": row.id}))
-    wait_for(lambda: _outbox_rows(committed)[0].done_at, message="the message on default to be done")
+    settle()
+    assert _outbox_rows(committed)[0].done_at
     assert [entry.path for entry in le.ledger] == ["/v1/lanes"]

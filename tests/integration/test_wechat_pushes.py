@@ -8,6 +8,7 @@ from portal import messaging
 from portal.db import Transaction
 from portal.models.identity import WeChatUser
 from portal.models.ops import DeadLetter
+from portal.models.outbox import OutboxMessage
 from portal.models.sync import SyncState
 from portal.models.wechat import Notification, NotificationKind, OfficialAccountMenu
 from portal.services.notifications import notify
@@ -15,7 +16,6 @@ from portal.services.notifications import notify
 from ..support import factories
 from ..support.factories import csrf_from
 from ..support.testapp import build_app
-from ..support.waiting import wait_for
 
 TEMPLATE = "TEMPLATE-TEST-0001"
 
@@ -29,7 +29,7 @@ def _menu_creates(wechat):
     return [e for e in wechat.effects("/cgi-bin/menu/create")]
 
 
-def test_a_valid_menu_is_published_exactly_once(settings, worker, committed, wechat, broker):
+def test_a_valid_menu_is_published_exactly_once(settings, worker, committed, wechat, broker, settle):
     with Transaction(committed) as db:
         factories.admin(db, "super", username="boss")
     app = webtest.TestApp(build_app(settings))
@@ -53,20 +53,15 @@ def test_a_valid_menu_is_published_exactly_once(settings, worker, committed, wec
         app.post(f"/admin/menu/{menu_id}/publish", {"csrf_token": csrf_from(page)}, status=302)
     assert f"菜单 #{menu_id} 已提交发布，不能重复发布" in app.get("/admin/menu").text
 
-    def published():
-        with Transaction(committed) as db:
-            return db.get(OfficialAccountMenu, menu_id).sync_state is SyncState.synced
-
-    wait_for(published)
+    settle()
+    with Transaction(committed) as db:
+        assert db.get(OfficialAccountMenu, menu_id).sync_state is SyncState.synced
     assert wechat.menu["button"][2] == {"name": "更多", "sub_button": [{"type": "view", "name": "餐卡消费", "url": "https://portal.example.com/h5/canteen"}]}
     # Redelivery of the publish message changes nothing either.
     with Transaction(committed) as db:
-        from portal.models.outbox import OutboxMessage
-
         row = db.scalars(select(OutboxMessage).where(OutboxMessage.actor_name == "wechat.publish_menu")).one()
     broker.get_actor("wechat.publish_menu").send_with_options(args=(menu_id,), outbox_id=row.id)
-    broker.join("wechat", timeout=10_000)
-    worker.join()
+    settle()
     assert len(_menu_creates(wechat)) == 1
     assert "已发布" in app.get("/admin/menu").text
 
@@ -91,38 +86,42 @@ def _notification(committed, notification_id):
         return notification
 
 
-def test_a_user_who_has_not_subscribed_is_a_recorded_permanent_failure(worker, committed, wechat):
+def test_a_user_who_has_not_subscribed_is_a_recorded_permanent_failure(worker, committed, wechat, settle):
     person = wechat.add_user()  # has accepted no subscribe template
     notification_id = _notify(committed, _user_for(committed, person), kind=NotificationKind.subscribe, data={"thing1": "预约已通过"})
-    wait_for(lambda: _notification(committed, notification_id).sync_state is SyncState.failed)
-    assert "43101" in _notification(committed, notification_id).sync_error
+    settle()
+    notification = _notification(committed, notification_id)
+    assert notification.sync_state is SyncState.failed and "43101" in notification.sync_error
     assert [e.path for e in wechat.ledger if e.path.startswith("/cgi-bin/message")] == ["/cgi-bin/message/subscribe/bizsend"]
     with Transaction(committed) as db:
         assert db.scalars(select(DeadLetter)).all() == []  # expected outcome, not an incident
 
 
-def test_a_5xx_is_retried_and_long_values_are_cut_to_wechats_limit(worker, committed, wechat):
+def test_a_5xx_is_retried_and_long_values_are_cut_to_wechats_limit(worker, committed, wechat, settle):
     person = wechat.add_user()
     user_id = _user_for(committed, person)
     wechat.faults.update(fail_next=2, fail_next_kind="5xx")
     long_value = "您预约的 2026 年 11 月 26 日上午九点访问已经审批通过请准时到达"
     notification_id = _notify(committed, user_id, data={"thing1": long_value, "time2": "2026-11-26 09:00"}, url="https://portal.example.com/h5/visitors")
-    wait_for(lambda: _notification(committed, notification_id).sync_state is SyncState.synced, timeout=30)
+    settle()
+    assert _notification(committed, notification_id).sync_state is SyncState.synced
     [sent] = [m for m in wechat.sent_messages if m["touser"] == person.oa_openid]
     assert sent["data"]["thing1"]["value"] == long_value[:20]
     assert _notification(committed, notification_id).external_ref == str(sent["msgid"])
     assert [e.status for e in wechat.ledger if e.path == "/cgi-bin/message/template/send"] == [503, 503, 200]
 
 
-def test_an_expired_access_token_is_refreshed_once_and_shared(worker, committed, wechat):
+def test_an_expired_access_token_is_refreshed_once_and_shared(worker, committed, wechat, settle):
     person = wechat.add_user()
     user_id = _user_for(committed, person)
     first = _notify(committed, user_id, data={"thing1": "一"})
-    wait_for(lambda: _notification(committed, first).sync_state is SyncState.synced)
+    settle()
+    assert _notification(committed, first).sync_state is SyncState.synced
     wechat.expire_access_tokens()
     wechat.ledger.clear()
     second = _notify(committed, user_id, data={"thing1": "二"})
-    wait_for(lambda: _notification(committed, second).sync_state is SyncState.synced)
+    settle()
+    assert _notification(committed, second).sync_state is SyncState.synced
     calls = [(e.path, (e.response or {}).get("errcode", 0)) for e in wechat.ledger]
     assert calls == [
         ("/cgi-bin/message/template/send", 40001),

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dramatiq
@@ -62,15 +61,16 @@ def _state(session_factory, check_id):
         return db.get(ConnectivityCheck, check_id).sync_state
 
 
-def test_a_worker_process_delivers(committed, simulators, worker_process):
+def test_a_worker_process_delivers(committed, simulators, worker_process, settle):
     worker_process()
     with Transaction(committed) as db:
         check_id = factories.connectivity_check(db, "le").id
-    wait_for(lambda: _state(committed, check_id) is SyncState.synced, timeout=30)
+    settle()
+    assert _state(committed, check_id) is SyncState.synced
     assert len(simulators["le"].effects()) == 1
 
 
-def test_a_killed_workers_message_is_redelivered_within_a_minute(committed, simulators, worker_process, broker):
+def test_a_killed_workers_message_is_redelivered(committed, simulators, worker_process, broker):
     le = simulators["le"]
     le.faults.update(latency_ms=3000)  # keeps the message in the first worker's hands
     victim = worker_process()
@@ -79,7 +79,6 @@ def test_a_killed_workers_message_is_redelivered_within_a_minute(committed, simu
     wait_for(lambda: le.arrived == 1, timeout=30, message="the worker process to take the message")
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
-    killed_at = time.monotonic()
     le.faults.update(latency_ms=0)
 
     survivor = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
@@ -93,8 +92,6 @@ def test_a_killed_workers_message_is_redelivered_within_a_minute(committed, simu
         wait_for(redelivered, timeout=60, interval=1.0, message="the killed worker's message to be redelivered")
     finally:
         survivor.stop(timeout=10_000)
-    elapsed = time.monotonic() - killed_at
-    assert elapsed < 60
     # The killed worker's own call may still land after its sleep: the key keeps it one effect.
     wait_for(lambda: len(le.ledger) == le.arrived, timeout=10)
     assert len(le.effects()) == 1
@@ -122,7 +119,7 @@ def rabbitmq_url():
         runs.rabbitmqctl("delete_vhost", runs.VHOST)
 
 
-def test_the_same_code_runs_on_rabbitmq(committed, simulators, rabbitmq_url, worker_process):
+def test_the_same_code_runs_on_rabbitmq(committed, simulators, rabbitmq_url, worker_process, settle):
     """Broker `rabbitmq`: a console command defers, a worker process delivers."""
     rabbit = {"PORTAL_BROKER": "rabbitmq", "BROKER_URL": rabbitmq_url}
     worker_process(**rabbit)
@@ -132,5 +129,6 @@ def test_the_same_code_runs_on_rabbitmq(committed, simulators, rabbitmq_url, wor
     )
     assert command.returncode == 0, command.stderr
     check_id = int(command.stdout.split("#")[1].split()[0])
-    wait_for(lambda: _state(committed, check_id) is SyncState.synced, timeout=30)
+    settle()
+    assert _state(committed, check_id) is SyncState.synced
     assert len(simulators["le"].effects()) == 1

@@ -21,10 +21,11 @@ class Jobs:
         self.db = db
         self.runtime = messaging.runtime()
 
-    def __call__(self, actor_name, *args, attempt=1):
+    def __call__(self, actor_name, *args, attempt=1, outbox_id=None):
+        """Deliver the message (``outbox_id``: that row's delivery, e.g. a redelivery of a row done)."""
         spec = messaging.spec(actor_name)
-        row = self._row(actor_name, args)
-        outbox_id = row.id if row is not None else None
+        if outbox_id is None and (row := self._row(actor_name, args)) is not None:
+            outbox_id = row.id
         savepoint = self.db.begin_nested()
         try:
             deliver(self.db, self.runtime, spec, args, outbox_id=outbox_id, attempt=attempt)

@@ -34,10 +34,11 @@ def _unsettled(session_factory):
 
 
 def _idle(worker):
-    """Nothing queued for ``worker``'s broker (delayed messages aside) and nothing in its hands."""
+    """Nothing waiting on ``worker``'s ready queues nor taken and unacknowledged (a queue's
+    ``.msgs`` hash holds both; its delay queue is apart) and nothing in the worker's hands."""
     broker = worker.broker
     ready = [queue for queue in broker.get_declared_queues() if not queue.endswith((".DQ", ".XQ"))]
-    return worker.work_queue.unfinished_tasks == 0 and all(broker.do_qsize(queue) == 0 for queue in ready)
+    return worker.work_queue.unfinished_tasks == 0 and not any(broker.client.hlen(f"{broker.namespace}:{queue}.msgs") for queue in ready)
 
 
 def settle(session_factory, worker=None, timeout=60.0):

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
+from portal import outbox
 from portal.db import Transaction
 from portal.integrations.base import TransientError
 from portal.models.logistics import Booking, BookingStatus, Product, StockCheck
@@ -70,33 +71,35 @@ def _booking(phone, booking_id):
     return phone.call("GET", f"/api/logistics/bookings/{booking_id}")["booking"]
 
 
-def test_registration_and_a_whole_pickup_visit(portal, worker, committed, simulators):
+def test_registration_and_a_whole_pickup_visit(portal, worker, committed, simulators, settle):
     le, mes = simulators["le"], simulators["mes"]
     phone, vehicle_id = _new_driver(portal, committed)
-    wait_for(lambda: phone.call("GET", "/api/logistics/driver")["driver"]["sync"]["state"] == "synced")
+    settle()
     driver = phone.call("GET", "/api/logistics/driver")["driver"]
-    assert driver["le_code"] == f"LE-D-{driver['id']:06d}" and driver["id"] in le.drivers
-    wait_for(lambda: phone.call("GET", "/api/logistics/vehicles")["vehicles"][0]["sync"]["state"] == "synced")
+    assert driver["sync"]["state"] == "synced" and driver["le_code"] == f"LE-D-{driver['id']:06d}" and driver["id"] in le.drivers
+    assert phone.call("GET", "/api/logistics/vehicles")["vehicles"][0]["sync"]["state"] == "synced"
 
     report = phone.call("POST", "/api/logistics/entry-reports", 201,
                         json={"vehicle_id": vehicle_id, "expected_on": utcnow().astimezone(SHANGHAI).date().isoformat(), "purpose": "首次提货"})
-    wait_for(lambda: phone.call("GET", "/api/logistics/entry-reports")["entry_reports"][0]["report_no"])
+    settle()
+    assert phone.call("GET", "/api/logistics/entry-reports")["entry_reports"][0]["report_no"]
     assert report["entry_report"]["id"] in le.entry_reports
 
     booking = phone.call("POST", "/api/logistics/bookings", 201, json={
         "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": vehicle_id, "planned_arrival_at": _arrival()})["booking"]
     assert booking["status"] == "checking"
-    wait_for(lambda: _booking(phone, booking["id"])["card_no"])
+    settle()
     registered = _booking(phone, booking["id"])
-    assert registered["status"] == "registered" and registered["le_sync"]["state"] == "synced"
+    assert registered["status"] == "registered" and registered["le_sync"]["state"] == "synced" and registered["card_no"]
     assert [e.path for e in mes.effects()] == [] and any(e.path == "/v1/stock" for e in mes.ledger)
     with Transaction(committed) as db:
         product = db.get(Product, "NAOH32")
         assert product.stock_kg == 1_250_000 and stock_service.reserved_kg(db, "NAOH32") == 25000
 
     le.play_visit(booking["id"], actual_quantity_kg=24980)
-    done = wait_for(lambda: (b := _booking(phone, booking["id"]))["status"] == "completed" and b)
-    assert done["actual_quantity_kg"] == 24980
+    settle()
+    done = _booking(phone, booking["id"])
+    assert (done["status"], done["actual_quantity_kg"]) == ("completed", 24980)
     assert [t["kind"] for t in done["timeline"]][:4] == ["created", "stock_ok", "registered", "le_registered"]
     with Transaction(committed) as db:
         assert stock_service.reserved_kg(db, "NAOH32") == 0  # released once loaded
@@ -105,32 +108,35 @@ def test_registration_and_a_whole_pickup_visit(portal, worker, committed, simula
 
     # 到货签收 → LE, once.
     phone.call("POST", f"/api/logistics/orders/{order['order_no']}/sign", json={"signed_quantity_kg": 24900, "note": "客户已签"})
-    wait_for(lambda: phone.call("GET", "/api/logistics/orders")["orders"][0]["sign_sync"]["state"] == "synced")
+    settle()
+    assert phone.call("GET", "/api/logistics/orders")["orders"][0]["sign_sync"]["state"] == "synced"
     assert le.orders[order["order_no"]]["signed_quantity_kg"] == 24900
     assert len(le.effects(f"/v1/outbound-orders/{order['order_no']}/sign")) == 1
 
     # Lanes: the driver sees LE's lanes after a refresh.
-    from portal import outbox
     with Transaction(committed) as db:
         outbox.defer(db, "le.refresh_lanes")
-    wait_for(lambda: len(phone.call("GET", "/api/logistics/lanes")["lanes"]) == 3)
+    settle()
+    assert len(phone.call("GET", "/api/logistics/lanes")["lanes"]) == 3
 
 
-def test_documents_refresh_on_demand(portal, worker, committed, simulators):
+def test_documents_refresh_on_demand(portal, worker, committed, simulators, settle):
     le = simulators["le"]
     phone, vehicle_id = _new_driver(portal, committed)
     booking = phone.call("POST", "/api/logistics/bookings", 201, json={
         "kind": "delivery", "product_code": "NAOH32", "quantity_kg": 10000, "vehicle_id": vehicle_id, "planned_arrival_at": _arrival()})["booking"]
-    wait_for(lambda: _booking(phone, booking["id"])["card_no"])
+    settle()
+    assert _booking(phone, booking["id"])["card_no"]
     le.event_faults.update(drop_rate=1.0)  # LE's events are lost: only the refresh can bring the order
     le.play_visit(booking["id"])
     assert phone.call("GET", "/api/logistics/orders")["orders"] == []
     assert phone.call("POST", "/api/logistics/orders/refresh", 202)["ok"]
-    orders = wait_for(lambda: phone.call("GET", "/api/logistics/orders")["orders"])
+    settle()
+    orders = phone.call("GET", "/api/logistics/orders")["orders"]
     assert orders[0]["booking_id"] == booking["id"] and orders[0]["status"] == "shipped"
 
 
-def test_fifty_concurrent_pickups_never_reserve_more_than_the_stock_allows(portal, worker, committed, simulators):
+def test_fifty_concurrent_pickups_never_reserve_more_than_the_stock_allows(portal, worker, committed, simulators, settle):
     mes = simulators["mes"]
     # 10 t of each 30 t... : stock 400 t, threshold 100 t → at most 300 t may be reserved = 12 bookings of 25 t.
     mes.set_stock("NAOH32", 400_000)
@@ -146,11 +152,7 @@ def test_fifty_concurrent_pickups_never_reserve_more_than_the_stock_allows(porta
     with ThreadPoolExecutor(50) as pool:
         ids = list(pool.map(book, range(50)))
 
-    def decided():
-        with Transaction(committed) as db:
-            return not db.scalar(select(func.count()).select_from(Booking).where(Booking.status == BookingStatus.checking))
-
-    wait_for(decided, timeout=60)
+    settle()
     with Transaction(committed) as db:
         statuses = db.scalars(select(Booking.status).where(Booking.id.in_(ids))).all()
         reserved = stock_service.reserved_kg(db, "NAOH32")
@@ -159,43 +161,46 @@ def test_fifty_concurrent_pickups_never_reserve_more_than_the_stock_allows(porta
     assert reserved == 300_000 <= 400_000 - 100_000
 
 
-def _registered_delivery(phone, vehicle_id):
+def _registered_delivery(phone, vehicle_id, settle):
     booking = phone.call("POST", "/api/logistics/bookings", 201, json={
         "kind": "delivery", "product_code": "NAOH32", "quantity_kg": 10000, "vehicle_id": vehicle_id, "planned_arrival_at": _arrival()})["booking"]
-    wait_for(lambda: _booking(phone, booking["id"])["card_no"])
+    settle()
+    assert _booking(phone, booking["id"])["card_no"]
     return booking["id"]
 
 
-def test_expiry_at_the_exact_moment_releases_tells_le_once_and_notifies(portal, worker, committed, simulators, settings, broker):
+def test_expiry_at_the_exact_moment_releases_tells_le_once_and_notifies(portal, worker, committed, simulators, settings, broker, settle):
     le, wechat = simulators["le"], simulators["wechat"]
     phone, vehicle_id = _new_driver(portal, committed, oa_openid=wechat.add_user().oa_openid)
-    booking_id = _registered_delivery(phone, vehicle_id)
+    booking_id = _registered_delivery(phone, vehicle_id, settle)
     with Transaction(committed) as db:
         db.execute(update(Booking).where(Booking.id == booking_id).values(expires_at=utcnow() + timedelta(seconds=2)))
-        from portal import outbox
         outbox.defer(db, "le.expire_booking", booking_id, eta=utcnow() + timedelta(seconds=2))
-    done = wait_for(lambda: (b := _booking(phone, booking_id))["status"] == "expired" and b["le_sync"]["state"] == "synced" and b, timeout=30)
-    assert "退卡" in done["reason"]
+    # The delayed message's moment, then what it set off.
+    wait_for(lambda: _booking(phone, booking_id)["status"] == "expired", timeout=30, message="the expiry")
+    settle()
+    done = _booking(phone, booking_id)
+    assert done["le_sync"]["state"] == "synced" and "退卡" in done["reason"]
     assert len(le.effects(f"/v1/bookings/{booking_id}/cancel")) == 1
     assert le.bookings[booking_id]["status"] == "cancelled"
-    wait_for(lambda: any(m["kind"] == "template" and "退卡" in m["data"]["thing2"]["value"] for m in wechat.sent_messages))
+    assert any(m["kind"] == "template" and "退卡" in m["data"]["thing2"]["value"] for m in wechat.sent_messages)
     # The sweep and the original delayed message find nothing more to do.
     assert booking_service.expire_overdue(committed, Policy.from_settings(settings)) == 0
 
 
-def test_mes_or_le_down_the_booking_waits_visibly_and_completes_later(portal, worker, committed, simulators):
+def test_mes_or_le_down_the_booking_waits_visibly_and_completes_later(portal, worker, committed, simulators, settle):
     le, mes = simulators["le"], simulators["mes"]
     phone, vehicle_id = _new_driver(portal, committed)
-    wait_for(lambda: phone.call("GET", "/api/logistics/driver")["driver"]["sync"]["state"] == "synced")
+    settle()
     mes.faults.update(fail_next=2, fail_next_kind="5xx")
     le.faults.update(fail_next=2, fail_next_kind="timeout", hold_seconds=2.5)
     booking = phone.call("POST", "/api/logistics/bookings", 201, json={
         "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": vehicle_id, "planned_arrival_at": _arrival()})["booking"]
     waiting = wait_for(lambda: (b := _booking(phone, booking["id"]))["check"]["error"] and b)
     assert waiting["status"] == "checking" and "MES" in waiting["check"]["error"]
-    pushed = wait_for(lambda: (b := _booking(phone, booking["id"]))["status"] == "registered" and b, timeout=30)
-    assert pushed["check"]["state"] == "synced"
-    done = wait_for(lambda: (b := _booking(phone, booking["id"]))["le_sync"]["state"] == "synced" and b, timeout=60)
+    settle()
+    done = _booking(phone, booking["id"])
+    assert (done["status"], done["check"]["state"], done["le_sync"]["state"]) == ("registered", "synced", "synced")
     assert done["card_no"]
     # LE applied the registration once although two answers were lost.
     assert len(le.effects("/v1/bookings")) == 1
@@ -251,13 +256,14 @@ def test_a_booking_cancelled_after_its_registration_answer_was_lost_is_cancelled
         assert (booking.le_state, booking.sync_state) == ("cancelled", SyncState.synced)
 
 
-def test_an_admin_cancellation_reaches_le_with_its_reason(portal, worker, committed, simulators):
+def test_an_admin_cancellation_reaches_le_with_its_reason(portal, worker, committed, simulators, settle):
     le = simulators["le"]
     phone, vehicle_id = _new_driver(portal, committed)
-    booking_id = _registered_delivery(phone, vehicle_id)
+    booking_id = _registered_delivery(phone, vehicle_id, settle)
     with Transaction(committed) as db:
         admin = factories.admin(db, "logistics")
         booking_service.admin_cancel_booking(db, db.get(Booking, booking_id), admin, reason="车辆故障，调度取消")
-    wait_for(lambda: _booking(phone, booking_id)["le_sync"]["state"] == "synced" and le.effects(f"/v1/bookings/{booking_id}/cancel"))
+    settle()
+    assert _booking(phone, booking_id)["le_sync"]["state"] == "synced"
     [cancel] = le.effects(f"/v1/bookings/{booking_id}/cancel")
     assert cancel.body == {"reason": "cancelled_by_admin", "note": "车辆故障，调度取消"}
