@@ -26,6 +26,11 @@ PICKUP_SHARE = 2 / 3
 #: An HTTP call the driver waits for; the app is never faulted, so this is generous.
 CALL_TIMEOUT = 60
 
+def _years_ahead(years):
+    """A validity end date that is always ahead of the run."""
+    return (utcnow().astimezone(SHANGHAI).date() + timedelta(days=365 * years)).isoformat()
+
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -60,12 +65,12 @@ class DriverPlan:
     def profile(self):
         return {"name": f"司机{self.n}", "id_card_no": id_card(self.n), "mobile": f"139{self.n:08d}",
                 "licence_no": f"3501021990{self.n:08d}", "qualification_no": f"350100{self.n:010d}",
-                "qualification_expires_on": "2030-06-30"}
+                "qualification_expires_on": _years_ahead(3)}
 
     def vehicle(self):
         return {"plate_no": f"闽A{self.n:05d}", "trailer_no": f"闽B{self.n % 10_000:04d}挂",
                 "tank_capacity_kg": TANK_CAPACITY_KG, "approved_products": sorted(PRODUCTS),
-                "transport_permit_no": f"闽交运管榕字3501{self.n:08d}号", "tank_inspection_expires_on": "2030-05-01"}
+                "transport_permit_no": f"闽交运管榕字3501{self.n:08d}号", "tank_inspection_expires_on": _years_ahead(2)}
 
 
 def plan(rng, drivers, bookings, cancel_share):

@@ -95,7 +95,7 @@ def test_nul_and_lone_surrogates_are_refused_field_by_field(testapp, db, text):
     auth = _auth(db, driver.user)
     refused = testapp.patch_json("/api/me", {"display_name": text}, headers=auth, status=400).json
     assert refused == {"error": {"code": "invalid", "message": "提交的内容含有无效的字符", "fields": {"display_name": "含有无效的字符"}}}
-    escort = {"name": text, "id_card_no": factories.ID_CARD, "qualification_no": "Q1", "qualification_expires_on": "2030-01-01"}
+    escort = {"name": text, "id_card_no": factories.ID_CARD, "qualification_no": "Q1", "qualification_expires_on": factories.in_days(365)}
     body = testapp.put_json("/api/logistics/driver", factories.driver_payload(escort=escort), headers=auth, status=400).json
     assert body["error"]["fields"] == {"escort.name": "含有无效的字符"}
     vehicle = factories.vehicle_payload(approved_products=["NAOH32", text], **{f"x{text}": 1})

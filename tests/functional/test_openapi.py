@@ -276,7 +276,7 @@ def test_a_tour_of_every_operation_answers_within_the_document(testapp, db, spec
     assert testapp.get("/api/logistics/driver", headers=auth).json == {"driver": None}
     assert testapp.get("/api/logistics/vehicles", headers=auth, status=409).json["error"]["code"] == "driver_required"
     factories.product(db)
-    escort = {"name": "李四", "id_card_no": factories.ID_CARD, "qualification_no": "Q1", "qualification_expires_on": "2029-01-01"}
+    escort = {"name": "李四", "id_card_no": factories.ID_CARD, "qualification_no": "Q1", "qualification_expires_on": factories.in_days(365)}
     driver = testapp.put_json("/api/logistics/driver", factories.driver_payload(escort=escort), headers=auth).json["driver"]
     assert testapp.get("/api/logistics/driver", headers=auth).json["driver"] == driver
     assert testapp.get("/api/me", headers=auth).json["bindings"]["driver"]["id"] == driver["id"]

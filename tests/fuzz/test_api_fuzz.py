@@ -109,7 +109,7 @@ def _seed(url, settings, engine, session_factory, broker):
             "order_no": "SO0001", "driver_id": driver.id, "booking_id": bookings[0].id, "product_code": "NAOH32",
             "planned_quantity_kg": 20000, "actual_quantity_kg": 19950, "status": "shipped", "shipped_at": utcnow(),
         })
-        entry_report_service.report_entry(db, driver, {"vehicle_id": vehicle.id, "expected_on": _today(), "purpose": "提货"})
+        entry_report_service.report_entry(db, driver, {"vehicle_id": vehicle.id, "expected_on": factories.in_days(), "purpose": "提货"})
         staff = factories.wechat_user(db, staff=True)
         return Seeded(
             url, session_factory,
@@ -138,10 +138,6 @@ def seeded(portal, settings, engine, session_factory, broker):
     _empty_all_tables(engine)
 
 
-def _today(days=0):
-    return (utcnow().astimezone(SHANGHAI).date() + timedelta(days=days)).isoformat()
-
-
 def _coin(case):
     """A stable number for the case (hash() of text changes between runs)."""
     return zlib.crc32(repr((case.path_parameters, case.query, case.body)).encode())
@@ -160,14 +156,14 @@ def _realistic(case, seeded):
     body = case.body if isinstance(case.body, dict) else {}
     label = case.operation.label
     if label == "PUT /api/logistics/driver":
-        body.update(id_card_no=factories.ID_CARD, mobile="13800000000", qualification_expires_on=_today(365))
+        body.update(id_card_no=factories.ID_CARD, mobile="13800000000", qualification_expires_on=factories.in_days(365))
         if isinstance(body.get("escort"), dict):
-            body["escort"].update(id_card_no=factories.ID_CARD, qualification_expires_on=_today(365))
+            body["escort"].update(id_card_no=factories.ID_CARD, qualification_expires_on=factories.in_days(365))
     elif label in ("POST /api/logistics/vehicles", "PUT /api/logistics/vehicles/{id}"):
         plate = f"闽A{zlib.crc32(repr(body).encode()) % 100_000:05d}"
-        body.update(plate_no=plate, trailer_no="闽A1234挂", approved_products=["NAOH32"], tank_inspection_expires_on=_today(365))
+        body.update(plate_no=plate, trailer_no="闽A1234挂", approved_products=["NAOH32"], tank_inspection_expires_on=factories.in_days(365))
     elif label == "POST /api/logistics/entry-reports":
-        body.update(vehicle_id=seeded.vehicle_id, expected_on=_today(1))
+        body.update(vehicle_id=seeded.vehicle_id, expected_on=factories.in_days(1))
     elif label == "POST /api/logistics/bookings":
         arrival = (utcnow() + timedelta(hours=2)).astimezone(SHANGHAI).isoformat()
         body.update(product_code="NAOH32", vehicle_id=seeded.vehicle_id, planned_arrival_at=arrival)

@@ -11,6 +11,7 @@ from portal.models.meta import utcnow
 from portal.services import admin_accounts, identity
 from portal.services.logistics import drivers as driver_service
 from portal.services.ops import request_connectivity_check
+from portal.timefmt import SHANGHAI
 
 PASSWORD = "correct-horse-42"
 _seq = itertools.count(1)
@@ -60,12 +61,16 @@ def login_admin(testapp, username, password=PASSWORD, status=302):
 ID_CARD = "11010519491231002X"
 
 
-def driver_payload(**overrides):
-    from datetime import date
+def in_days(days=0):
+    """The plant's date (Asia/Shanghai) ``days`` from today, as ``YYYY-MM-DD``: a validity a
+    test gives is always ahead of it, whenever the test runs."""
+    return (utcnow().astimezone(SHANGHAI).date() + timedelta(days=days)).isoformat()
 
+
+def driver_payload(**overrides):
     return {
         "name": "张三", "id_card_no": ID_CARD, "mobile": "13800000000", "licence_no": "350102199001011234",
-        "qualification_no": "3501002024000123", "qualification_expires_on": date(2030, 6, 30).isoformat(), **overrides,
+        "qualification_no": "3501002024000123", "qualification_expires_on": in_days(3 * 365), **overrides,
     }
 
 
@@ -73,7 +78,7 @@ def vehicle_payload(**overrides):
     return {
         "plate_no": "闽A12345", "trailer_no": "闽A1234挂", "tank_capacity_kg": 30000,
         "approved_products": ["NAOH32"], "transport_permit_no": "闽交运管榕字350100123456号",
-        "tank_inspection_expires_on": "2030-05-01", **overrides,
+        "tank_inspection_expires_on": in_days(2 * 365), **overrides,
     }
 
 

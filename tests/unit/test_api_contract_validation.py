@@ -16,6 +16,8 @@ from portal import OPENAPI_SPEC
 from portal.contract import Contract, NoCredentials, NotInDocument
 from portal.views.errors import _contract_refusal
 
+from ..support.factories import in_days
+
 BEARER = {"Authorization": "Bearer t0ken"}
 PICKUP = {"kind": "pickup", "product_code": "NAOH32", "quantity_kg": 20000, "vehicle_id": 7, "planned_arrival_at": "2026-11-26T09:00:00+08:00"}
 CONTRACT_REFUSAL = "请求不符合接口约定"
@@ -73,7 +75,7 @@ def test_a_missing_required_field_is_named(contract):
 def test_wrong_types_are_named_field_by_field(contract):
     assert _booking(contract, quantity_kg="20000", vehicle_id=1.5) == _invalid({"quantity_kg": "须为整数", "vehicle_id": "须为整数"})
     vehicle = {"plate_no": "闽A12345", "trailer_no": "闽A1234挂", "tank_capacity_kg": 30000, "approved_products": [1],
-               "transport_permit_no": "P1", "tank_inspection_expires_on": "2030-01-01"}
+               "transport_permit_no": "P1", "tank_inspection_expires_on": in_days(365)}
     refused = _refusal(contract, _request("/api/logistics/vehicles", "POST", json_body=vehicle))
     assert refused == _invalid({"approved_products.0": "须为字符串"})
 
@@ -101,7 +103,7 @@ def test_null_only_where_the_document_says_nullable(contract):
 
 def test_nested_objects_name_the_nested_field(contract):
     driver = {"name": "张三", "id_card_no": "11010519491231002X", "mobile": 13800000000, "licence_no": "L1", "qualification_no": "Q1",
-              "qualification_expires_on": "2030-01-01", "escort": {"name": "李四", "id_card_no": "11010519491231002X"}}
+              "qualification_expires_on": in_days(365), "escort": {"name": "李四", "id_card_no": "11010519491231002X"}}
     refused = _refusal(contract, _request("/api/logistics/driver", "PUT", json_body=driver))
     assert refused == _invalid({"mobile": "须为字符串", "escort.qualification_no": "必填", "escort.qualification_expires_on": "必填"})
     assert _refusal(contract, _request("/api/logistics/driver", "PUT", json_body={**driver, "mobile": "13800000000", "escort": None})) is None

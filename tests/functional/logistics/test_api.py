@@ -38,7 +38,7 @@ def test_a_driver_profile_is_validated_field_by_field(testapp, db, driver_user):
 
 def test_a_driver_registers_and_is_queued_for_le_with_masked_ids(testapp, db, driver_user):
     auth = _auth(db, driver_user)
-    escort = {"name": "李四", "id_card_no": factories.ID_CARD, "qualification_no": "Q1", "qualification_expires_on": "2029-01-01"}
+    escort = {"name": "李四", "id_card_no": factories.ID_CARD, "qualification_no": "Q1", "qualification_expires_on": factories.in_days(365)}
     driver = testapp.put_json("/api/logistics/driver", factories.driver_payload(escort=escort), headers=auth).json["driver"]
     assert driver["id_card_no"] == "110***********002X" and driver["mobile"] == "138****0000"
     assert driver["sync"] == {"state": "pending", "label": "同步中", "error": None}

@@ -128,12 +128,13 @@ def test_the_embedded_default_keeps_versions_with_sqlite_triggers(tmp_path):
         for user in (1, 2):
             db.execute(text("""INSERT INTO drivers (id, user_id, name, id_card_no, mobile, licence_no, qualification_no,
                                    qualification_expires_on, created_at, updated_at, sync_state)
-                               VALUES (:u, :u, '司机', 'x', '13800000000', 'L', 'Q', '2030-01-01', '2026-11-26', '2026-11-26', 'synced')"""),
-                       {"u": user})
+                               VALUES (:u, :u, '司机', 'x', '13800000000', 'L', 'Q', :until, '2026-11-26', '2026-11-26', 'synced')"""),
+                       {"u": user, "until": factories.in_days(365)})
         db.execute(text("INSERT INTO products (code, name, threshold_kg, active) VALUES ('NAOH32', '32%液碱', 0, 1)"))
         db.execute(text("""INSERT INTO vehicles (id, driver_id, plate_no, trailer_no, tank_capacity_kg, approved_products,
                                transport_permit_no, tank_inspection_expires_on, active, created_at, sync_state)
-                           VALUES (1, 1, '闽A12345', '闽A1234挂', 30000, '["NAOH32"]', 'P', '2030-01-01', 1, '2026-11-26', 'synced')"""))
+                           VALUES (1, 1, '闽A12345', '闽A1234挂', 30000, '["NAOH32"]', 'P', :until, 1, '2026-11-26', 'synced')"""),
+                   {"until": factories.in_days(365)})
         before = db.scalar(text(version))
         db.execute(text("""INSERT INTO bookings (id, driver_id, vehicle_id, product_code, kind, quantity_kg, planned_arrival_at,
                                status, reserved_kg, le_state, created_at, sync_state)
