@@ -1,9 +1,14 @@
 """Bearer tokens, disabled users, staff-only endpoints and the H5 cookie with CSRF."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
+import requests
+from sqlalchemy import select
 
+from portal.models.identity import WeChatUser
+from portal.models.logistics import Driver
 from portal.models.meta import utcnow
 from portal.services import identity
 
@@ -86,3 +91,43 @@ def test_a_token_notes_its_use_at_most_every_five_minutes(testapp, db, ago, touc
     testapp.get("/api/me", headers={"Authorization": f"Bearer {token}"})
     db.refresh(record)
     assert (record.last_used_at > before) is touched
+
+
+# -- H5 pages: the session cookie, and X-CSRF-Token on writes ---------------------------------------
+
+
+def _h5_browser(testapp_for, app, wechat):
+    """A phone's browser logged in through WeChat's web authorization: (browser, user id, its CSRF token)."""
+    browser = testapp_for(app)
+    start = browser.get("/auth/wechat/login", {"next": "/h5/logistics"}, status=302)
+    person = wechat.add_user()
+    back = requests.get(start.location.split("#")[0] + "&sim_openid=" + person.oa_openid, allow_redirects=False, timeout=5)
+    callback = urlsplit(back.headers["Location"])
+    browser.get(f"{callback.path}?{callback.query}", status=302)
+    me = browser.get("/api/me").json
+    return browser, me["id"], me["csrf_token"]
+
+
+#: The H5 pages' writes, with a body each accepts.
+H5_WRITES = [
+    ("PATCH", "/api/me", lambda: {"display_name": "张师傅"}, 200),
+    ("PUT", "/api/logistics/driver", factories.driver_payload, 200),
+]
+
+
+@pytest.mark.parametrize("method, path, body, status", H5_WRITES, ids=[path for _, path, _, _ in H5_WRITES])
+def test_an_h5_write_needs_its_own_sessions_csrf_token(testapp_for, app, db, simulators, method, path, body, status):
+    factories.product(db)
+    mine, user_id, token = _h5_browser(testapp_for, app, simulators["wechat"])
+    _, _, other_token = _h5_browser(testapp_for, app, simulators["wechat"])
+    assert other_token != token
+
+    def write(headers, expected):
+        return getattr(mine, f"{method.lower()}_json")(path, body(), headers=headers, status=expected)
+
+    for headers in ({}, {"X-CSRF-Token": "not-the-token"}, {"X-CSRF-Token": token[:-1]}, {"X-CSRF-Token": other_token}):
+        refused = write(headers, 401).json
+        assert refused["error"]["code"] == "unauthenticated", headers
+    assert db.get(WeChatUser, user_id).display_name != "张师傅"
+    assert db.scalars(select(Driver).where(Driver.user_id == user_id)).all() == []
+    write({"X-CSRF-Token": token}, status)
