@@ -207,7 +207,7 @@ def simulators():
     return Services.simulators
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def served_simulators():
     return Services.served
 
