@@ -6,9 +6,10 @@
   ``testapp_for`` for an app built otherwise) runs requests in that same session and transaction.
 * ``job`` — an actor's body run in that transaction, as a worker's delivery runs it
   (``job("le.sync_booking", booking.id)``, ``job.drain()``; see support.jobs).
-* ``committed`` — for integration tests: sessions commit for real; every table is emptied
-  afterwards. ``worker`` runs a real Dramatiq Worker on the Redis broker; ``settle()`` waits
-  until every message due has run (support.waiting.settle).
+* ``committed`` — for tests whose data must commit for real (integration tests, the request
+  transaction's own tests): the app's session factory; every table is emptied afterwards.
+  ``worker`` runs a real Dramatiq Worker on the Redis broker; ``settle()`` waits until every
+  message due has run (support.waiting.settle).
 
 Each run has names of its own (``support.runs``): a database dropped at the end, a Redis key
 prefix for the broker and the app (runs share Redis database 15 and nothing flushes it).
@@ -279,7 +280,7 @@ def _empty_all_tables(engine):
 
 @pytest.fixture
 def committed(engine, session_factory, broker, redis_proxy):
-    """Integration tests: data really commits; tables, queues and the proxy are reset after."""
+    """Data really commits (the app's session factory); tables, queues and the proxy are reset after."""
     _empty_all_tables(engine)
     broker.flush_all()
     yield session_factory

@@ -349,7 +349,7 @@ def test_api_without_login(case, seeded, served_simulators):
                  and case.meta.generation.mode.is_positive and isinstance(case.body, dict) and _half(case))
     if realistic:  # a code wx.login() gave a person WeChat knows
         wechat = served_simulators["wechat"].app
-        case.body["code"] = wechat.issue_js_code(wechat.add_user().mp_openid)
+        case.body = {**_storable(case.body), "code": wechat.issue_js_code(wechat.add_user().mp_openid)}
     response = case.call_and_validate(base_url=seeded.url)
     if realistic:
         _accepted(response, case)
