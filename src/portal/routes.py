@@ -24,6 +24,8 @@ def includeme(config):
     config.add_route("admin.login", "/admin/login")
     config.add_route("admin.logout", "/admin/logout")
     config.add_route("admin.home", "/admin/")
+    config.add_route("admin.home_live", "/admin/live")
+    config.add_route("admin.asset", "/admin/assets/{name}")
     config.add_route("admin.menu", "/admin/menu")
     config.add_route("admin.menu_publish", r"/admin/menu/{id:\d+}/publish")
     config.add_route("admin.notifications", "/admin/notifications")

@@ -14,6 +14,7 @@ from ..support.testapp import build_app
 #: Every admin page and the area it needs ("" = any admin).
 PAGES = {
     "/admin/": "",
+    "/admin/live": "",
     "/admin/wechat-users": "visitors",
     "/admin/wechat-users/1": "visitors",
     "/admin/menu": "super",

@@ -1,4 +1,5 @@
-"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes."""
+"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes;
+the lanes board and the booking and driver pages refresh themselves (``*_live``, portal.views.admin.live)."""
 
 from functools import partial
 from io import BytesIO
@@ -14,13 +15,13 @@ from portal.forms import Form
 from portal.models.logistics import Booking, BookingStatus, Driver, Product
 from portal.refusal import Refusal
 from portal.services.logistics import bookings as booking_rules
+from portal.services.logistics import dashboard, queries
 from portal.services.logistics import drivers as driver_rules
 from portal.services.logistics import products as product_rules
-from portal.services.logistics import queries
 from portal.services.logistics.policy import Policy
 from portal.timefmt import SHANGHAI, today
 
-from . import KeysetPage, Page, client_ip, form_errors, get_or_404
+from . import KeysetPage, Page, client_ip, form_errors, get_or_404, live
 
 PERMISSION = "admin:logistics"
 #: Rows in one Excel export; more would make a file few spreadsheets open comfortably.
@@ -114,7 +115,13 @@ def export_bookings(request):
 def booking(request):
     booking = get_or_404(request, Booking)
     checks = queries.stock_checks_of(request.dbsession, booking)
-    return {"booking": booking, "checks": checks, **_people()}
+    page = live.while_pending(request.route_url("admin.logistics.booking_live", id=booking.id))
+    return {"booking": booking, "checks": checks, "live": page, **_people()}
+
+
+@view_config(route_name="admin.logistics.booking_live", renderer="json", permission=PERMISSION)
+def booking_live(request):
+    return live.answer(request, live.parts(request, "admin/logistics/booking.html", booking(request)))
 
 
 @view_config(route_name="admin.logistics.booking", request_method="POST", permission=PERMISSION)
@@ -154,8 +161,13 @@ def driver(request):
     driver = get_or_404(request, Driver)
     return {
         "driver": driver, "bookings": queries.recent_bookings_of(db, driver), "product_names": queries.product_names(db),
-        **_people(),
+        "live": live.while_pending(request.route_url("admin.logistics.driver_live", id=driver.id)), **_people(),
     }
+
+
+@view_config(route_name="admin.logistics.driver_live", renderer="json", permission=PERMISSION)
+def driver_live(request):
+    return live.answer(request, live.parts(request, "admin/logistics/driver.html", driver(request)))
 
 
 # -- 品名与库存 ---------------------------------------------------------------------------------
@@ -242,5 +254,12 @@ def update_product(request):
 
 @view_config(route_name="admin.logistics.lanes", renderer="admin/logistics/lanes.html", permission=PERMISSION)
 def lanes(request):
-    lanes, queues = queries.lane_queues(request.dbsession)
-    return {"lanes": lanes, "queues": queues}
+    db = request.dbsession
+    lanes, queues = queries.lane_queues(db)
+    page = live.every(request.route_url("admin.logistics.lanes_live"), seconds=10)
+    return {"lanes": lanes, "queues": queues, "unqueued": dashboard.unqueued(db), "live": page}
+
+
+@view_config(route_name="admin.logistics.lanes_live", renderer="json", permission=PERMISSION)
+def lanes_live(request):
+    return live.answer(request, live.parts(request, "admin/logistics/lanes.html", lanes(request)))
