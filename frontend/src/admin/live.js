@@ -4,8 +4,9 @@
 // Each answer {"updated_at", "parts": {name: html}} replaces the page's [data-part=name]
 // elements and says when the data was read (更新于 …). With data-live-while-pending the page
 // asks only while it shows something pending (.state-pending, [data-pending]), waiting longer
-// each time, up to half a minute. A refresh that fails keeps what is shown and says so; an
-// expired admin session stops the refreshes and offers the login.
+// each time, up to half a minute. A part with a field the operator has typed into is left as it
+// is until they are done. A refresh that fails keeps what is shown and says so; an expired
+// admin session stops the refreshes and offers the login.
 import { drawCharts, dropCharts } from './charts.js'
 
 const PENDING = '.state-pending, [data-pending]'
@@ -41,9 +42,11 @@ export function startLive(root) {
     if (whilePending) wait = Math.min(Math.round(wait * 1.5), LONGEST_WAIT)
   }
 
+  const typedInto = (part) => [...part.querySelectorAll('input, textarea')].some((field) => field.value !== field.defaultValue)
+
   function put(name, html) {
     const old = root.querySelector(`[data-part="${CSS.escape(name)}"]`)
-    if (!old || shown.get(name) === html) return
+    if (!old || shown.get(name) === html || typedInto(old)) return
     const template = document.createElement('template')
     template.innerHTML = html
     const fresh = template.content.firstElementChild

@@ -182,7 +182,8 @@ def test_a_booking_page_refreshes_while_it_is_pending(testapp, db):
     assert 'id="booking-status" data-pending' in page.text
 
     parts = testapp.get(f"/admin/logistics/bookings/{booking.id}/live").json["parts"]
-    assert set(parts) == {"live_facts", "live_checks", "live_timeline"}
+    assert set(parts) == {"live_facts", "live_checks", "live_timeline", "live_actions"}
+    assert "取消登记" in parts["live_actions"] and "手动退卡" not in parts["live_actions"]
     assert "data-pending" in parts["live_facts"] and 'class="state-pending"' in parts["live_checks"]
     # Each part is the page's own markup.
     for html in parts.values():
@@ -195,6 +196,7 @@ def test_a_booking_page_refreshes_while_it_is_pending(testapp, db):
     parts = testapp.get(f"/admin/logistics/bookings/{booking.id}/live").json["parts"]
     assert "data-pending" not in parts["live_facts"] and "已登记" in parts["live_facts"] and "LE-CARD-1" in parts["live_facts"]
     assert "state-pending" not in parts["live_checks"]
+    assert "手动退卡" in parts["live_actions"] and 'name="csrf_token"' in parts["live_actions"]  # a form that works as the page's
     testapp.get("/admin/logistics/bookings/999999/live", status=404)
 
 
