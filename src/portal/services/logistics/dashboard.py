@@ -9,7 +9,7 @@ Beijing days.
 from collections import Counter
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from portal.models.logistics import (
@@ -42,7 +42,7 @@ def _day(on: date) -> tuple:
     return local_midnight(on), local_midnight(on + timedelta(days=1))
 
 
-def _with_people(query):
+def _with_people(query: Select) -> Select:
     return (
         query.join(Booking.vehicle).join(Booking.driver).join(Booking.product)
         .options(contains_eager(Booking.vehicle), contains_eager(Booking.driver), contains_eager(Booking.product))
