@@ -7,6 +7,7 @@ them all at once; the ``query_*`` helpers read one query parameter or refuse it.
 import re
 from datetime import date, datetime
 
+from .quantities import tonnes
 from .refusal import Refusal
 
 _WHOLE_NUMBER = re.compile(r"-?\d{1,12}")
@@ -37,8 +38,11 @@ class Form:
         return value or None
 
     def date(self, name: str, label: str, *, required: bool = True) -> date | None:
+        """``YYYY-MM-DD``; nothing or ``""`` is a date not picked (pages send ``""``)."""
         value = self.data.get(name)
-        if value in (None, "") and not required:
+        if value in (None, ""):
+            if required:
+                self.errors[name] = f"请选择{label}"
             return None
         try:
             return date.fromisoformat(value)
@@ -47,7 +51,11 @@ class Form:
             return None
 
     def instant(self, name: str, label: str) -> datetime | None:
+        """An ISO 8601 time with its offset; nothing or ``""`` is a time not picked."""
         value = self.data.get(name)
+        if value in (None, ""):
+            self.errors[name] = f"请选择{label}"
+            return None
         try:
             parsed = datetime.fromisoformat(value)
         except (TypeError, ValueError):
@@ -64,6 +72,14 @@ class Form:
             self.errors[name] = f"{label}须为整数"
             return None
         return self._within(name, label, value, minimum, maximum)
+
+    def kilograms(self, name: str, label: str, *, maximum: int) -> int | None:
+        """A quantity in integer kilograms, refused in the tonnes people type (吨)."""
+        value = self.integer(name, label, maximum=10**9)
+        if value is not None and not 1 <= value <= maximum:
+            self.errors[name] = f"{label}须大于 0 且不超过 {tonnes(maximum)}"
+            return None
+        return value
 
     def whole_number(self, name: str, label: str, *, minimum: int, maximum: int, required: bool = True) -> int | None:
         """Text (an HTML form's field) that must hold an integer within bounds."""

@@ -13,6 +13,16 @@ def local_time(value, fmt="%Y-%m-%d %H:%M:%S"):
     return value.astimezone(SHANGHAI).strftime(fmt)
 
 
+def api_time(value: datetime | date | None) -> str | None:
+    """A time as every API answer gives it: ISO 8601 in Beijing time with its offset, to the
+    second (``2026-11-26T09:00:00+08:00``); a date as ``YYYY-MM-DD``; None as None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(SHANGHAI).isoformat(timespec="seconds")
+    return value.isoformat()
+
+
 def today() -> date:
     """Today's date in Beijing: the day the plant's rules (certificate expiry …) are judged on."""
     return datetime.now(UTC).astimezone(SHANGHAI).date()
