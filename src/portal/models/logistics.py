@@ -167,6 +167,8 @@ class Booking(Synced, Base):
     driver: Mapped[Driver] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
     product: Mapped[Product] = relationship()
+    #: The lane LE called the truck to (lane_code is LE's code, not a foreign key).
+    lane: Mapped["Lane | None"] = relationship(primaryjoin="foreign(Booking.lane_code) == Lane.code", viewonly=True)
     events: Mapped[list["BookingEvent"]] = relationship(order_by="BookingEvent.id", back_populates="booking")
     stock_checks: Mapped[list["StockCheck"]] = relationship(order_by="StockCheck.id", back_populates="booking")
 
@@ -230,6 +232,11 @@ class OutboundOrder(Synced, Base):
     signed_quantity_kg: Mapped[int | None] = mapped_column(Integer)
     signed_note: Mapped[str | None] = mapped_column(String(200))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    #: The product as we know it (LE names it by code; one we do not know leaves it None).
+    product: Mapped[Product | None] = relationship(
+        primaryjoin="foreign(OutboundOrder.product_code) == Product.code", viewonly=True
+    )
 
 
 class LaneStatus(LabelledEnum):

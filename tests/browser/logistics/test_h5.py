@@ -164,6 +164,7 @@ def test_a_new_driver_registers_books_follows_the_visit_signs_off_and_cancels(ph
     page.click(f"[data-order='{order_no}'] >> text=到货签收")
     page.wait_for_selector("[data-test=tolerance]")
     assert page.input_value("input[name=signed_quantity_kg]") == "24.96"
+    assert "32%液碱" in page.inner_text(".fact-cells")  # the order's own product name (a single-order read)
     assert "不能超过 2%，即 24.461 – 25.459 吨" in page.inner_text("[data-test=tolerance]")
     page.fill("input[name=signed_quantity_kg]", "20")
     page.click("button[type=submit]")
@@ -240,8 +241,18 @@ def test_refusals_show_where_they_belong(phone, worker, committed):
     assert phone.error_under("purpose") == "请填写入场事由"
     phone.shot("entry-report-error")
     page.fill("textarea[name=purpose]", "首次提货")
+    # The page's CSRF token has gone stale (another tab logged in again, say): the API says so
+    # (403 csrf, not 401), the page takes a fresh token and sends the report again — the form
+    # is not lost to a new login.
+    answers = []
+    page.on("response", lambda response: answers.append((response.request.method, response.url, response.status)))
+
+    page.route("**/api/logistics/entry-reports", lambda route: route.continue_(headers={**route.request.headers, "x-csrf-token": "stale"}),
+               times=1)
     page.click("button[type=submit]")
     report = page.wait_for_selector("[data-report]")
+    writes = [(method, status) for method, url, status in answers if url.endswith("/api/logistics/entry-reports") and method == "POST"]
+    assert writes == [("POST", 403), ("POST", 201)]
     page.wait_for_selector("[data-report] >> text=LE-R-", timeout=30_000)
     assert "闽A12345" in report.inner_text()
     phone.shot("entry-reports")
@@ -253,7 +264,7 @@ def test_refusals_show_where_they_belong(phone, worker, committed):
     phone.pick()
     page.click("button[type=submit]")
     dialog = page.wait_for_selector(".van-dialog")
-    assert "装货人查验未通过" in dialog.inner_text() and "超过罐体容量 28500 千克" in dialog.inner_text()
+    assert "装货人查验未通过" in dialog.inner_text() and "登记数量 29 吨超过罐体容量 28.5 吨" in dialog.inner_text()
     phone.shot("booking-check-failed", full=False)
 
 

@@ -33,7 +33,7 @@ def test_a_driver_profile_is_validated_field_by_field(testapp, db, driver_user):
     assert body["error"]["fields"] == {
         "id_card_no": "身份证号不正确，请核对", "mobile": "手机号格式不正确", "qualification_expires_on": "从业资格证已过期",
     }
-    assert testapp.get("/api/logistics/driver", headers=auth).json == {"driver": None}
+    assert testapp.get("/api/logistics/driver", headers=auth).json["driver"] is None
 
 
 def test_a_driver_registers_and_is_queued_for_le_with_masked_ids(testapp, db, driver_user):

@@ -17,24 +17,10 @@ from portal.models.sync import SyncState
 from portal.services.logistics import bookings as booking_service
 from portal.services.logistics import stock as stock_service
 from portal.services.logistics.policy import Policy
-from portal.simulators.base import serve
 from portal.timefmt import SHANGHAI
 
 from ...support import factories
-from ...support.testapp import build_app
 from ...support.waiting import wait_for
-
-
-@pytest.fixture
-def portal(settings, committed, simulators):
-    """Our app on 127.0.0.1, with LE's events pointed at it."""
-    served = serve(build_app(settings))
-    le = simulators["le"]
-    original = le.callback_url
-    le.callback_url = served.url + "/api/le/events"
-    yield served.url
-    le.callback_url = original
-    served.close()
 
 
 class Driver_:
@@ -251,13 +237,13 @@ def test_a_booking_cancelled_after_its_registration_answer_was_lost_is_cancelled
         assert (booking.le_state, booking.sync_state) == ("cancelled", SyncState.synced)
 
 
-def test_an_admin_cancellation_reaches_le_with_its_reason(portal, worker, committed, simulators):
+def test_an_admin_cancellation_reaches_le_with_its_reason(portal, worker, committed, simulators, settings):
     le = simulators["le"]
     phone, vehicle_id = _new_driver(portal, committed)
     booking_id = _registered_delivery(phone, vehicle_id)
     with Transaction(committed) as db:
         admin = factories.admin(db, "logistics")
-        booking_service.admin_cancel_booking(db, db.get(Booking, booking_id), admin, reason="车辆故障，调度取消")
+        booking_service.admin_cancel_booking(db, db.get(Booking, booking_id), admin, Policy.from_settings(settings), reason="车辆故障，调度取消")
     wait_for(lambda: _booking(phone, booking_id)["le_sync"]["state"] == "synced" and le.effects(f"/v1/bookings/{booking_id}/cancel"))
     [cancel] = le.effects(f"/v1/bookings/{booking_id}/cancel")
     assert cancel.body == {"reason": "cancelled_by_admin", "note": "车辆故障，调度取消"}

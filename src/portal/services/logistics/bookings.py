@@ -28,11 +28,12 @@ from portal.models.logistics import (
     Vehicle,
 )
 from portal.models.meta import utcnow
+from portal.quantities import tonnes
 from portal.refusal import Refusal
 from portal.services import audit
-from portal.services.notifications import notify
 from portal.timefmt import SHANGHAI, local_time
 
+from . import notices
 from .drivers import check_own_vehicle
 from .policy import Policy
 
@@ -54,7 +55,7 @@ def create_booking(db: Session, driver: Driver, data: dict, policy: Policy, now:
     kind = data.get("kind") if isinstance(data, dict) else None
     form.check("kind", kind in ("pickup", "delivery"), "请选择提货或送货")
     product_code = form.text("product_code", "品名", max_len=32)
-    quantity = form.integer("quantity_kg", "数量（千克）", maximum=100_000)
+    quantity = form.kilograms("quantity_kg", "数量", maximum=100_000)
     vehicle_id = form.integer("vehicle_id", "车辆")
     planned = form.instant("planned_arrival_at", "计划到厂时间")
     if planned and planned <= now:
@@ -78,7 +79,7 @@ def create_booking(db: Session, driver: Driver, data: dict, policy: Policy, now:
         planned_arrival_at=planned, status=BookingStatus.checking, reserved_kg=0, le_state=LeState.none,
     )
     db.add(booking)
-    add_event(booking, "created", f"提交{booking.kind.label}登记：{product.name} {quantity} 千克")
+    add_event(booking, "created", f"提交{booking.kind.label}登记：{product.name} {tonnes(quantity)}")
     if booking.kind is BookingKind.pickup:
         # Through the relationship: one flush writes all three rows, and the answer's
         # booking.stock_checks needs no query.
@@ -104,7 +105,7 @@ def _loader_check(driver: Driver, vehicle: Vehicle, product: Product, quantity: 
     if product.code not in vehicle.approved_products:
         refusals.append(f"罐体适装介质不含“{product.name}”")
     if quantity > vehicle.tank_capacity_kg:
-        refusals.append(f"登记数量 {quantity} 千克超过罐体容量 {vehicle.tank_capacity_kg} 千克")
+        refusals.append(f"登记数量 {tonnes(quantity)}超过罐体容量 {tonnes(vehicle.tank_capacity_kg)}")
     if refusals:
         raise Refusal("check_failed", "装货人查验未通过：" + "；".join(refusals), {"reasons": refusals}, status=422)
 
@@ -167,7 +168,7 @@ def expire_booking(
     add_event(booking, "expired", booking.reason, by=by)
     booking.mark_pending()
     outbox.defer(db, "le.sync_booking", booking.id)
-    notify_driver(db, booking, policy, "预约已退卡", "逾期未入厂，已退卡，请重新登记")
+    notices.booking_ended(db, booking, by, policy)
     return True
 
 
@@ -183,16 +184,6 @@ def expire_overdue(session_factory: sessionmaker, policy: Policy, now: datetime 
             .with_for_update(skip_locked=True)
         ).all()
         return sum(expire_booking(db, booking_id, policy, now=now) for booking_id in ids)
-
-
-def notify_driver(db: Session, booking: Booking, policy: Policy, topic: str, detail: str) -> None:
-    """业务状态通知 to the driver, when the plant has a template for it and the driver follows us."""
-    user = booking.driver.user
-    if not policy.notify_template or not user.oa_openid:
-        return
-    now = local_time(utcnow(), "%Y-%m-%d %H:%M")
-    data = {"thing1": f"{booking.kind.label} {booking.product.name}", "thing2": detail, "time3": now}
-    notify(db, user, topic=topic, template_id=policy.notify_template, data=data)
 
 
 # -- what LE is told (le.sync_booking) ---------------------------------------------------------
@@ -237,10 +228,12 @@ def le_cancel_reason(booking: Booking) -> str:
     return "cancelled_by_admin" if by == "admin" else "cancelled_by_driver"
 
 
-def registered_at_le(booking: Booking, card_no: str) -> None:
+def registered_at_le(booking: Booking, card_no: str, policy: Policy) -> None:
+    """LE registered the booking and handed out its card: the driver is told (登记成功)."""
     booking.mark_synced(card_no)
     booking.le_state = LeState.registered
     add_event(booking, "le_registered", f"LE 已登记，卡号 {booking.external_ref}")
+    notices.booking_registered(object_session(booking), booking, policy)
 
 
 def cancelled_at_le(booking: Booking) -> None:
@@ -262,13 +255,14 @@ def _admin_reason(reason: str | None) -> str:
 
 
 def admin_cancel_booking(
-    db: Session, booking: Booking, admin: AdminUser, *, reason: str | None, ip: str | None = None
+    db: Session, booking: Booking, admin: AdminUser, policy: Policy, *, reason: str | None, ip: str | None = None
 ) -> Booking:
-    """取消登记 by an admin, with the reason the driver will read."""
+    """取消登记 by an admin, with the reason the driver will read (and is sent)."""
     reason = _admin_reason(reason)
     db.refresh(booking, with_for_update=True)
     before = booking.status.value
     cancel_booking(db, booking, by="admin", reason=reason)
+    notices.booking_ended(db, booking, "admin", policy)
     audit.record(
         db, admin, "booking.cancel", target_type="booking", target_id=booking.id,
         summary=f"取消提送货登记 #{booking.id}（{booking.vehicle.plate_no}）", before={"status": before},

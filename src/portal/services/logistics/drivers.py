@@ -97,7 +97,7 @@ def _vehicle_fields(db: Session, data: dict) -> dict:
     fields = {
         "plate_no": validation.normalise_plate(form.text("plate_no", "车牌号", max_len=16)),
         "trailer_no": validation.normalise_plate(form.text("trailer_no", "罐车（挂车）号", max_len=16)),
-        "tank_capacity_kg": form.integer("tank_capacity_kg", "罐体容量（千克）", maximum=100_000),
+        "tank_capacity_kg": form.kilograms("tank_capacity_kg", "罐体容量", maximum=100_000),
         "transport_permit_no": form.text("transport_permit_no", "道路运输证号", max_len=64),
         "tank_inspection_expires_on": form.date("tank_inspection_expires_on", "罐体检验有效期"),
     }

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from portal.models.logistics import RESERVING, VISIT_ORDER, Booking, BookingStatus, Lane, LeEvent, OrderStatus
 from portal.models.meta import utcnow
 
-from .bookings import add_event, notify_driver, release
+from . import notices
+from .bookings import add_event, release
 from .lanes import apply_lane
 from .orders import upsert_order
 from .policy import Policy
@@ -44,7 +45,7 @@ def apply_le_event(db: Session, event_id: str, type_: str, occurred_at: datetime
     if type_ == "lane.changed":
         result = _apply_lane(db, data, occurred_at)
     elif type_ == "outbound_order.created":
-        result = _apply_order(db, data, occurred_at)
+        result = _apply_order(db, data, occurred_at, policy)
     else:
         result = _apply_visit(db, type_, data, occurred_at, policy)
     db.get(LeEvent, event_id).result = result
@@ -68,9 +69,9 @@ def _apply_visit(db: Session, type_: str, data: dict, occurred_at: datetime, pol
             booking.called_at = occurred_at
             booking.lane_code = data.get("lane_code") or booking.lane_code
             lane = db.get(Lane, booking.lane_code) if booking.lane_code else None
-            message = f"请前往{lane.name if lane else booking.lane_code}装车"
-            add_event(booking, "called", message)
-            notify_driver(db, booking, policy, "装车叫号", message)
+            lane_name = lane.name if lane else booking.lane_code
+            add_event(booking, "called", f"请前往{lane_name}装车")
+            notices.queue_called(db, booking, lane_name, policy)
             return "applied"
         return "ignored"
     status, stamp, message = _VISIT_STEP[type_]
@@ -88,9 +89,9 @@ def _apply_visit(db: Session, type_: str, data: dict, occurred_at: datetime, pol
     return "applied"
 
 
-def _apply_order(db: Session, data: dict, occurred_at: datetime) -> str:
+def _apply_order(db: Session, data: dict, occurred_at: datetime, policy: Policy) -> str:
     booking = db.get(Booking, data.get("booking_id")) if isinstance(data.get("booking_id"), int) else None
-    order = upsert_order(db, {**data, "status": OrderStatus.shipped, "shipped_at": occurred_at}, created_at=occurred_at)
+    order = upsert_order(db, {**data, "status": OrderStatus.shipped, "shipped_at": occurred_at}, policy, created_at=occurred_at)
     if order is None:
         return "ignored"
     if booking is not None:

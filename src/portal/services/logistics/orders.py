@@ -9,16 +9,19 @@ from portal import outbox
 from portal.forms import Form
 from portal.models.logistics import Booking, Driver, OrderStatus, OutboundOrder
 from portal.models.meta import utcnow
+from portal.quantities import tonnes
 from portal.refusal import Refusal
 
+from . import notices
 from .policy import Policy
 
 #: An order only moves forward: created → shipped (LE) → signed (the driver).
 _RANK = {status: rank for rank, status in enumerate(OrderStatus)}
 
 
-def upsert_order(db: Session, data: dict, created_at: datetime | None = None) -> OutboundOrder | None:
-    """An outbound order as LE describes it; our sign-off is never undone by an older report."""
+def upsert_order(db: Session, data: dict, policy: Policy, created_at: datetime | None = None) -> OutboundOrder | None:
+    """An outbound order as LE describes it; our sign-off is never undone by an older report.
+    Once it can be signed for, the driver is told (once)."""
     order_no, driver_id, booking_id = data.get("order_no"), data.get("driver_id"), data.get("booking_id")
     if not isinstance(order_no, str) or not order_no or not isinstance(driver_id, int) or db.get(Driver, driver_id) is None:
         return None
@@ -44,6 +47,7 @@ def upsert_order(db: Session, data: dict, created_at: datetime | None = None) ->
         order.shipped_at = shipped if isinstance(shipped, datetime) else datetime.fromisoformat(shipped)
     db.add(order)
     db.flush()
+    notices.order_shipped(db, order, policy)
     return order
 
 
@@ -52,12 +56,12 @@ def request_documents(db: Session, driver: Driver) -> None:
     outbox.defer(db, "le.refresh_documents", driver.id)
 
 
-def record_documents(db: Session, driver_id: int, orders: list[dict]) -> None:
+def record_documents(db: Session, driver_id: int, orders: list[dict], policy: Policy) -> None:
     """The driver's orders as LE listed them."""
     for data in orders:
         if data.get("driver_id") == driver_id:
             created = data.get("created_at")
-            upsert_order(db, data, created_at=datetime.fromisoformat(created) if created else None)
+            upsert_order(db, data, policy, created_at=datetime.fromisoformat(created) if created else None)
 
 
 def sign_order(db: Session, driver: Driver, order_no: str, data: dict, policy: Policy) -> OutboundOrder:
@@ -70,13 +74,14 @@ def sign_order(db: Session, driver: Driver, order_no: str, data: dict, policy: P
     if order.status != OrderStatus.shipped or not order.actual_quantity_kg:
         raise Refusal("not_shipped", "该单据尚未发货，不能签收", status=409)
     form = Form(data)
-    quantity = form.integer("signed_quantity_kg", "签收数量（千克）", maximum=100_000)
+    quantity = form.kilograms("signed_quantity_kg", "签收数量", maximum=100_000)
     note = form.text("note", "备注", max_len=200, required=False)
     tolerance = order.actual_quantity_kg * policy.signoff_tolerance_percent / 100
     if quantity is not None and abs(quantity - order.actual_quantity_kg) > tolerance:
         form.error(
             "signed_quantity_kg",
-            f"签收数量与发货数量 {order.actual_quantity_kg} 千克相差超过 {policy.signoff_tolerance_percent:g}%，请核对或联系调度",
+            f"签收数量与发货数量 {tonnes(order.actual_quantity_kg)}相差超过 {policy.signoff_tolerance_percent:g}%，"
+            "请核对或联系调度",
         )
     form.done()
     order.status = OrderStatus.signed

@@ -125,7 +125,7 @@ def change_booking(request):
     action = request.POST.get("action")
     try:
         if action == "cancel":
-            booking_rules.admin_cancel_booking(db, booking, admin, reason=reason, ip=ip)
+            booking_rules.admin_cancel_booking(db, booking, admin, request.policy(Policy), reason=reason, ip=ip)
             request.session.flash(f"已取消登记 #{booking.id}", "success")
         elif action == "expire":
             booking_rules.admin_expire_booking(db, booking, admin, request.policy(Policy), reason=reason, ip=ip)
