@@ -74,9 +74,12 @@ class Form:
         return self._within(name, label, value, minimum, maximum)
 
     def kilograms(self, name: str, label: str, *, maximum: int) -> int | None:
-        """A quantity in integer kilograms, refused in the tonnes people type (吨)."""
-        value = self.integer(name, label, maximum=10**9)
-        if value is not None and not 1 <= value <= maximum:
+        """A quantity in integer kilograms (the API's unit), its limits said in the tonnes people type."""
+        value = self.data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors[name] = f"{label}须为整数"
+            return None
+        if not 1 <= value <= maximum:
             self.errors[name] = f"{label}须大于 0 且不超过 {tonnes(maximum)}"
             return None
         return value

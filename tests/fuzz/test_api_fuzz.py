@@ -47,9 +47,11 @@ ROLES = ("driver", "staff", "anonymous")
 WITHOUT_LOGIN = ["loginMiniprogram", "receiveLeEvent"]
 
 #: Operations whose services check more than the document can say (ID card check digits, dates
-#: relative to today, known products, stock and tank rules, WeChat's verdict on a code): a
+#: relative to today, known products and subscribe templates, stock and tank rules, WeChat's verdict on a code): a
 #: schema-valid request may still be refused with 400 (or 422 for 装货人查验).
-SERVICE_RULES = ["loginMiniprogram", "updateMe", "saveDriver", "addVehicle", "updateVehicle", "reportEntry", "createBooking", "signOrder"]
+SERVICE_RULES = [
+    "loginMiniprogram", "updateMe", "recordSubscriptions", "saveDriver", "addVehicle", "updateVehicle", "reportEntry", "createBooking", "signOrder",
+]
 
 CONFIG = schemathesis.Config.from_dict({
     "seed": 20261126,

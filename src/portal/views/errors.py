@@ -183,6 +183,10 @@ def _schema_message(error):
         return "至少选择一项" if limit == 1 else f"至少 {limit} 项"
     if kind == "maxItems":
         return f"最多 {limit} 项"
+    if kind == "minProperties":
+        return "不能为空" if limit == 1 else f"至少 {limit} 项"
+    if kind == "maxProperties":
+        return f"最多 {limit} 项"
     if kind == "additionalProperties":
         return "不支持的字段"
     return "不符合接口约定"
