@@ -1,9 +1,12 @@
 """Times are stored in UTC and shown in Asia/Shanghai."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: 北京时间 as the API writes it: UTC+8 for any instant (the zone's history has other offsets,
+#: such as +08:05:43 before 1901, which RFC 3339 cannot write).
+BEIJING = timezone(timedelta(hours=8))
 
 
 def local_time(value, fmt="%Y-%m-%d %H:%M:%S"):
@@ -19,7 +22,7 @@ def api_time(value: datetime | date | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(SHANGHAI).isoformat(timespec="seconds")
+        return value.astimezone(BEIJING).isoformat(timespec="seconds")
     return value.isoformat()
 
 

@@ -94,11 +94,12 @@ def test_lanes_and_calls_reach_the_driver(testapp, settings, db, booking):
     assert _send(testapp, settings, _event("queue.called", 6, booking_id=booking.id, lane_code="L1"))["status"] == "applied"
     assert _send(testapp, settings, _event("queue.called", 7, booking_id=booking.id, lane_code="L1"))["status"] == "ignored"
     [notification] = db.scalars(select(Notification)).all()
-    assert notification.topic == "装车叫号" and "1号装车道" in notification.data["thing2"]["value"]
+    assert notification.topic == "装车叫号" and notification.data["thing3"]["value"] == "请前往1号装车道"
+    assert notification.url.endswith("/h5/logistics/queue")
     auth = {"Authorization": f"Bearer {factories.token_for(db, booking.driver.user)}"}
     lanes = testapp.get("/api/logistics/lanes", headers=auth).json
     assert lanes["lanes"][0]["status_label"] == "装车中"
-    assert lanes["my_queue"] == [{"booking_id": booking.id, "lane_code": "L1", "position": 2, "called": True,
+    assert lanes["my_queue"] == [{"booking_id": booking.id, "lane_code": "L1", "lane_name": "1号装车道", "position": 2, "called": True,
                                   "status": "registered", "status_label": "已登记"}]
 
 
