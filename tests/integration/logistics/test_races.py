@@ -332,6 +332,13 @@ def test_stock_decided_on_two_worker_processes_never_over_allocates(database, se
         reserved = stock_service.reserved_kg(db, "NAOH32")
     assert (statuses[BookingStatus.registered], statuses[BookingStatus.rejected]) == (20, 28)
     assert reserved == 200_000 == 300_000 - 100_000
-    decisions = {path.name: path.read_text().count("mes.check_stock done") for path in worker_processes.iterdir()}
-    assert len(decisions) == 2 and all(decisions.values()) and sum(decisions.values()) == 48, decisions
+
+    def noted():
+        # A worker notes a message after its commit (and after sending what it queued, a
+        # notification to the driver): the last notes may follow the last decision.
+        decisions = {path.name: path.read_text().count("mes.check_stock done") for path in worker_processes.iterdir()}
+        return sum(decisions.values()) == 48 and decisions
+
+    decisions = wait_for(noted, timeout=30, message="both worker processes to note their decisions")
+    assert len(decisions) == 2 and all(decisions.values()), decisions
     print(f"{database.kind}: decisions per worker process {sorted(decisions.values())}")

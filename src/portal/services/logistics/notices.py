@@ -69,8 +69,8 @@ def booking_rejected(db: Session, booking: Booking, policy: Policy) -> None:
 
 
 def booking_ended(db: Session, booking: Booking, by: str, policy: Policy) -> None:
-    """Cancelled or 退卡 by an admin (with the admin's reason), or 退卡 on expiry (``by`` the
-    system); a driver's own cancellation needs no message."""
+    """Cancelled or 退卡 by an admin (``by`` "admin": the admin's reason), or 退卡 on expiry (by
+    the system). A driver's own cancellation is not told: they did it."""
     if by == "admin":
         state = "登记已取消" if booking.status is BookingStatus.cancelled else "已退卡"
         detail, hint = f"原因：{booking.reason}", "如有疑问请联系调度"
