@@ -68,15 +68,24 @@ class DriverPlan:
                 "transport_permit_no": f"闽交运管榕字3501{self.n:08d}号", "tank_inspection_expires_on": "2030-05-01"}
 
 
+#: Hours ahead a booking is planned: 5 h apart, so that a truck's bookings never share a
+#: reservation window (240 minutes; the service refuses a second one), within the 7 days allowed.
+ARRIVAL_SLOTS = range(2, 7 * 24 - 1, 5)
+
+
 def plan(rng, drivers, bookings, cancel_share):
-    """``drivers`` drivers sharing ``bookings`` bookings round-robin; ``cancel_share`` of them are
-    cancelled by their driver within seconds — while LE may still be learning of them."""
+    """``drivers`` drivers sharing ``bookings`` bookings round-robin, each at an arrival slot of its
+    own; ``cancel_share`` of them are cancelled by their driver within seconds — while LE may still
+    be learning of them."""
+    if bookings > drivers * len(ARRIVAL_SLOTS):
+        raise ValueError(f"at most {len(ARRIVAL_SLOTS)} bookings per driver")
     plans = [DriverPlan(n) for n in range(1, drivers + 1)]
     for i in range(bookings):
+        driver = plans[i % drivers]
         kind = "pickup" if rng.random() < PICKUP_SHARE else "delivery"
         cancel_after = rng.uniform(0, 4) if rng.random() < cancel_share else None
-        booking = BookingPlan(kind, rng.choice(sorted(PRODUCTS)), rng.randrange(5, 31) * 1000, rng.randrange(2, 72), cancel_after)
-        plans[i % drivers].bookings.append(booking)
+        hours = rng.choice([h for h in ARRIVAL_SLOTS if h not in {b.hours_ahead for b in driver.bookings}])
+        driver.bookings.append(BookingPlan(kind, rng.choice(sorted(PRODUCTS)), rng.randrange(5, 31) * 1000, hours, cancel_after))
     return plans
 
 

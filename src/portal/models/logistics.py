@@ -21,7 +21,9 @@ class Driver(Synced, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("wechat_users.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str] = mapped_column(String(32))
-    id_card_no: Mapped[str] = mapped_column(String(18), index=True)
+    #: In normal form (portal.validation); one driver per ID number, whatever WeChat account it uses.
+    id_card_no: Mapped[str] = mapped_column(String(18), index=True, unique=True)
+    #: Not unique: a family or a fleet may share a phone, and carriers give numbers to new owners.
     mobile: Mapped[str] = mapped_column(String(11))
     licence_no: Mapped[str] = mapped_column(String(32))
     qualification_no: Mapped[str] = mapped_column(String(32))
@@ -120,6 +122,9 @@ class LeState(LabelledEnum):
 
 #: Statuses that hold stock for a pickup booking.
 RESERVING = (BookingStatus.registered, BookingStatus.entered, BookingStatus.loading)
+#: A booking under way: waiting for the MES or holding stock. A vehicle with one cannot be removed,
+#: and a truck has one per kind, product and time window.
+ACTIVE = (BookingStatus.checking, *RESERVING)
 #: The forward order of a visit; LE events never move a booking backwards along it.
 VISIT_ORDER = [
     BookingStatus.registered, BookingStatus.entered, BookingStatus.loading, BookingStatus.loaded, BookingStatus.completed,
@@ -132,6 +137,8 @@ class Booking(Synced, Base):
     __tablename__ = "bookings"
     __table_args__ = (
         Index("ix_bookings_driver_id_id", "driver_id", "id"),
+        # A vehicle's active bookings (the duplicate check of every new booking).
+        Index("ix_bookings_vehicle_id_status", "vehicle_id", "status"),
         # The admin list filtered by status, newest first, a page at a time (keyset on id).
         Index("ix_bookings_status_id", "status", "id"),
         # The reservation sum per product, and the expiry sweep.

@@ -62,9 +62,9 @@ def _product(db, code="NAOH", name="液碱", **fields):
     return product
 
 
-def _driver(db, name="张师傅", expires_in=365, **fields):
+def _driver(db, name="张师傅", expires_in=365, id_card_no=None, **fields):
     driver = Driver(
-        user=factories.wechat_user(db), name=name, id_card_no=ID_CARD, mobile=MOBILE, licence_no="350102198001011234",
+        user=factories.wechat_user(db), name=name, id_card_no=id_card_no or factories.unique_id_card(), mobile=MOBILE, licence_no="350102198001011234",
         qualification_no="QC-0001", qualification_expires_on=_today() + timedelta(days=expires_in), **fields,
     )
     db.add(driver)
@@ -97,7 +97,7 @@ def _booking(db, vehicle, product, status=BookingStatus.registered, created_at=N
 
 def _world(db):
     product = _product(db)
-    vehicle = _vehicle(db, _driver(db))
+    vehicle = _vehicle(db, _driver(db, id_card_no=ID_CARD))
     return product, vehicle, _booking(db, vehicle, product)
 
 
@@ -305,7 +305,7 @@ def test_drivers_are_masked_and_expiring_certificates_flagged(testapp, db):
     _product(db)
     expired = _driver(db, "过期", expires_in=-1)
     soon = _driver(db, "将到期", expires_in=10)
-    fine = _driver(db, "正常")
+    fine = _driver(db, "正常", id_card_no=ID_CARD)
     escort = _driver(db, "押运", escort_name="王押运", escort_id_card_no=ID_CARD, escort_qualification_no="QE-1",
                      escort_qualification_expires_on=_today() + timedelta(days=3))
     tank = _driver(db, "罐检")

@@ -57,7 +57,7 @@ def _new_driver(portal, committed, products=("NAOH32",), oa_openid=None):
         user = factories.wechat_user(db, **({"oa_openid": oa_openid} if oa_openid else {}))
         token = factories.token_for(db, user)
     phone = Driver_(portal, token)
-    phone.call("PUT", "/api/logistics/driver", json=factories.driver_payload())
+    phone.call("PUT", "/api/logistics/driver", json=factories.driver_payload(id_card_no=factories.unique_id_card()))
     vehicle = phone.call("POST", "/api/logistics/vehicles", 201, json=factories.vehicle_payload(approved_products=list(products)))
     return phone, vehicle["vehicle"]["id"]
 
@@ -140,8 +140,10 @@ def test_fifty_concurrent_pickups_never_reserve_more_than_the_stock_allows(porta
     def book(i):
         phone, vehicle_id = phones[i % 10]
         barrier.wait()
+        # Each truck's five bookings in five time windows: one per window is all a truck may hold.
         return phone.call("POST", "/api/logistics/bookings", 201, json={
-            "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": vehicle_id, "planned_arrival_at": _arrival()})["booking"]["id"]
+            "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": vehicle_id,
+            "planned_arrival_at": _arrival(hours=2 + 5 * (i // 10))})["booking"]["id"]
 
     with ThreadPoolExecutor(50) as pool:
         ids = list(pool.map(book, range(50)))

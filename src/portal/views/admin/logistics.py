@@ -13,6 +13,7 @@ from portal import validation
 from portal.forms import Form
 from portal.models.logistics import Booking, BookingStatus, Driver, Product
 from portal.refusal import Refusal
+from portal.services import audit
 from portal.services.logistics import bookings as booking_rules
 from portal.services.logistics import drivers as driver_rules
 from portal.services.logistics import products as product_rules
@@ -148,14 +149,41 @@ def drivers(request):
     return {"page": Page(request, request.dbsession, query), "q": q, "warning": warning, **_people()}
 
 
-@view_config(route_name="admin.logistics.driver", renderer="admin/logistics/driver.html", permission=PERMISSION)
-def driver(request):
+def _driver_context(request, driver, move=None, errors=None, target=None):
     db = request.dbsession
-    driver = get_or_404(request, Driver)
     return {
         "driver": driver, "bookings": queries.recent_bookings_of(db, driver), "product_names": queries.product_names(db),
+        "history": audit.history_of(db, "driver", driver.id), "move": move or {}, "errors": errors or {}, "target": target,
         **_people(),
     }
+
+
+@view_config(
+    route_name="admin.logistics.driver", request_method="GET", renderer="admin/logistics/driver.html", permission=PERMISSION
+)
+def driver(request):
+    return _driver_context(request, get_or_404(request, Driver))
+
+
+@view_config(
+    route_name="admin.logistics.driver", request_method="POST", renderer="admin/logistics/driver.html", permission=PERMISSION
+)
+def move_driver(request):
+    """转移微信账号 in two steps: the target account shown for confirmation, then the move."""
+    driver = get_or_404(request, Driver)
+    db = request.dbsession
+    move = {"target": request.POST.get("target", "").strip(), "reason": request.POST.get("reason", "").strip()}
+    try:
+        if request.POST.get("confirmed") != "yes":
+            audit.required_reason(move["reason"])
+            return _driver_context(request, driver, move, target=driver_rules.move_target(db, driver, move["target"]))
+        admin = request.admin_session.admin
+        driver_rules.move_driver(db, driver, move["target"], admin, reason=move["reason"], ip=client_ip(request))
+    except Refusal as refusal:
+        request.response.status = refusal.status
+        return _driver_context(request, driver, move, form_errors(refusal))
+    request.session.flash(f"已将驾驶员 {driver.name} 转移到微信用户 #{driver.user_id}", "success")
+    return HTTPFound(request.route_url("admin.logistics.driver", id=driver.id))
 
 
 # -- 品名与库存 ---------------------------------------------------------------------------------
