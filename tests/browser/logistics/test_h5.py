@@ -51,8 +51,9 @@ def _register_driver(phone, docs=False):
     assert phone.error_under("escort.id_card_no") == "请填写押运员身份证号"
     phone.shot("driver-field-errors", doc=docs and "driver-field-errors")
 
-    page.fill("input[name=id_card_no]", "11010519491231002X")
-    page.fill("input[name=mobile]", "13800000000")
+    # As a Chinese phone keyboard types them: full-width digits and ｘ.
+    page.fill("input[name=id_card_no]", "１１０１０５１９４９１２３１００２ｘ")
+    page.fill("input[name=mobile]", "１３８ ０００ ０００００")
     page.fill("input[name='escort.name']", "王押运")
     page.fill("input[name='escort.id_card_no']", "11010519491231002X")
     assert page.locator(".van-field__error-message").count() == 0  # each went as its field changed
@@ -211,10 +212,17 @@ def test_refusals_show_where_they_belong(phone, worker, committed):
     _register_driver(phone)
     _add_vehicle(phone)
 
-    # The profile shows masked numbers; a vehicle is changed in its own form.
+    # The profile shows masked numbers (stored in normal form); a change need not type them again.
     phone.open("/h5/logistics/driver")
     assert "110***********002X" in page.inner_text(".page") and "138****0000" in page.inner_text(".page")
     phone.shot("driver-profile")
+    page.click("text=修改信息")
+    assert page.input_value("input[name=id_card_no]") == "" and page.input_value("input[name=mobile]") == ""
+    page.fill("input[name=licence_no]", "350102199001019999")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=350102199001019999")
+    assert "110***********002X" in page.inner_text(".page") and "138****0000" in page.inner_text(".page")
+    # A vehicle is changed in its own form.
     phone.open("/h5/logistics/vehicles")
     page.click("[data-plate='闽A12345'] >> text=修改")
     page.wait_for_selector("input[name=tank_capacity_kg]")
