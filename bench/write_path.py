@@ -29,7 +29,7 @@ ARRIVAL_STEP = timedelta(hours=5)
 def run(rss, duration):
     url = dataset.prepare(DATABASE)
     baseline_app.create_table(url)
-    env = portal_env(url, logistics_max_days_ahead=3650)
+    env = portal_env(url, logistics_max_days_ahead="3650")
     posts = "\n".join(
         f"Bearer {dataset.token(driver)}\t" + json.dumps({
             "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 1000, "vehicle_id": driver,
