@@ -58,7 +58,9 @@ class DriverPlan:
     token: str | None = None
 
     def profile(self):
-        return {"name": f"司机{self.n}", "id_card_no": id_card(self.n), "mobile": f"139{self.n:08d}",
+        # Names have no digits: 司机一二 for driver 12.
+        name = "司机" + "".join("零一二三四五六七八九"[int(d)] for d in str(self.n))
+        return {"name": name, "id_card_no": id_card(self.n), "mobile": f"139{self.n:08d}",
                 "licence_no": f"3501021990{self.n:08d}", "qualification_no": f"350100{self.n:010d}",
                 "qualification_expires_on": "2030-06-30"}
 
