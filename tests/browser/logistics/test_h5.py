@@ -265,6 +265,28 @@ def test_refusals_show_where_they_belong(phone, worker, committed):
     phone.shot("booking-check-failed", full=False)
 
 
+def test_an_id_number_registered_from_another_account_says_how_to_move_it(phone, committed):
+    with Transaction(committed) as db:
+        factories.driver(db, id_card_no="11010519491231002X")
+    page = phone.page
+    phone.open("/h5/logistics/driver")
+    phone.login(nickname="新手机")
+    page.wait_for_url(phone.base + "/h5/logistics/driver")
+    phone.settle()
+    page.fill("input[name=name]", "李师傅")
+    page.fill("input[name=id_card_no]", "１１０１０５１９４９１２３１００２ｘ")
+    page.fill("input[name=mobile]", "13800000000")
+    page.fill("input[name=licence_no]", "350102199001011234")
+    page.fill("input[name=qualification_no]", "3501002024000123")
+    _pick_date(phone, "qualification_expires_on")
+    page.click("button[type=submit]")
+    dialog = page.wait_for_selector(".van-dialog")
+    assert "身份证号已登记" in dialog.inner_text() and "告知本账号编号" in dialog.inner_text()
+    phone.shot("driver-id-card-registered", full=False)
+    page.click("text=知道了")
+    assert phone.error_under("id_card_no") == "该身份证号已由另一个微信账号登记"
+
+
 def test_an_expired_session_comes_back_to_the_same_page(phone, committed):
     page = phone.page
     phone.open("/h5/logistics")
