@@ -80,7 +80,7 @@ def main(global_config, **settings):
     """Paste entry point (``pserve development.ini``, ``gunicorn --paste production.ini``)."""
     app = make_config(settings).make_wsgi_app()
     # What the app holds lives as long as the process: keep it out of the cyclic collector's
-    # full collections, which otherwise walk all of it (~185,000 objects, 70-80 ms) every few
+    # full collections, which otherwise walk all of it (~185,000 objects, 70-110 ms) every few
     # seconds under load and stall a request that long (bench/RESULTS.md, "p99").
     gc.freeze()
     return app
