@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CHROMIUM ?= $(or $(PORTAL_TEST_CHROMIUM),/usr/bin/chromium)
 WRK ?= /usr/bin/wrk
 
-.PHONY: run test bench fuzz chaos install migrate worker scheduler clean
+.PHONY: run test bench fuzz chaos install frontend screenshots migrate worker scheduler clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -19,17 +19,37 @@ $(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
+## The H5 front end (frontend/, Vue + Vant built by Vite into frontend/dist, served at /h5/):
+## npm ci when the lock changes, a build when a source changes; needs Node.js 20+ and npm.
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.js
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend/dist/.built: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+	touch $@
+
+frontend: frontend/dist/.built
+
 ## Embedded default on http://127.0.0.1:6543 — SQLite, in-process workers, simulators.
-run: install
+run: install frontend
 	$(BIN)/portal -c development.ini migrate --demo
 	$(BIN)/pserve development.ini
 
 ## The whole suite against PostgreSQL, Redis and RabbitMQ on their default local addresses
 ## (started when not running) and Debian's Chromium (installed when missing).
-test: install
+test: install frontend
 	@scripts/services.sh
 	@scripts/debian-package.sh $(CHROMIUM) chromium
 	PORTAL_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
+
+## The browser tests again, then the README's phone screenshots (docs/screenshots/) from them.
+screenshots: install frontend
+	@scripts/services.sh
+	@scripts/debian-package.sh $(CHROMIUM) chromium
+	PORTAL_SCREENSHOTS_DOCS=1 PORTAL_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/browser -q $(PYTEST_ARGS)
 
 ## Benchmarks against same-run baselines (README, "Benchmarks"); writes bench/RESULTS.md.
 ## wrk is installed and PostgreSQL and Redis started as for make test; BENCH_ARGS="--only read --duration 5".
@@ -61,4 +81,4 @@ scheduler: install
 	$(BIN)/portal -c $(or $(PORTAL_INI),development.ini) scheduler
 
 clean:
-	rm -rf $(VENV) var build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) var build src/*.egg-info .pytest_cache frontend/node_modules frontend/dist

@@ -27,13 +27,12 @@ import sqlalchemy as sa
 from pyramid.paster import get_appsettings
 from sqlalchemy import select
 
-from portal import db as portal_db
-from portal import messaging, outbox
+from portal import make_config, messaging, outbox
 from portal.db import Transaction
 from portal.models.logistics import Driver, StockCheck
 from portal.models.outbox import OutboxMessage
-from portal.services import logistics
-from portal.settings import from_environment
+from portal.services.logistics import bookings as booking_service
+from portal.services.logistics.policy import Policy
 
 import baseline_actor
 import dataset
@@ -85,10 +84,12 @@ class Portal:
     """Our side: the service layer on the benchmark database, its messages on our Redis."""
 
     def __init__(self, env):
-        settings = from_environment(dict(get_appsettings(str(PRODUCTION_INI))), environ=env)
-        self.session_factory = portal_db.get_session_factory(portal_db.get_engine(settings))
-        self.runtime = messaging.configure(settings, self.session_factory)
-        self.policy = logistics.Policy.from_settings(settings)
+        # The app's own configuration, committed: its actors bound to the broker, its policy.
+        config = make_config(dict(get_appsettings(str(PRODUCTION_INI))), environ=env)
+        config.commit()
+        self.session_factory = config.registry["db.session_factory"]
+        self.policy = config.registry.catalogue.policy(Policy)
+        self.runtime = messaging.runtime()
 
     def book(self, count):
         """Commit ``count`` pickups in batches with their messages held back, then send each as
@@ -106,7 +107,7 @@ class Portal:
                 with Transaction(self.session_factory) as db:
                     for n in range(start, min(count, start + BATCH)):
                         driver_id = DRIVERS[n % len(DRIVERS)]
-                        booking = logistics.create_booking(db, db.get(Driver, driver_id), {
+                        booking = booking_service.create_booking(db, db.get(Driver, driver_id), {
                             "kind": "pickup", "product_code": dataset.PRODUCTS[n % 3][0], "quantity_kg": 1000,
                             "vehicle_id": driver_id, "planned_arrival_at": arrival,
                         }, self.policy)

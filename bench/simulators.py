@@ -11,7 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
-from portal.simulators import LeSimulator, MesSimulator
+from portal.simulators.le import LeSimulator
+from portal.simulators.mes import MesSimulator
 from portal.simulators.base import serve
 
 from harness import SIM_KEY, SIM_SECRET

@@ -26,16 +26,14 @@ import zope.sqlalchemy
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from portal import db as portal_db
-from portal import messaging
+from portal import make_config, messaging
 from portal.models import Base
-from portal.settings import CONTRACT_SYSTEMS, from_environment
-from portal.simulators import all_simulators
+from portal.simulators import build_simulators
 from portal.simulators.base import serve
 
 from .support import runs
 from .support.tcpproxy import TcpProxy
-from .support.testapp import build_app
+from .support.testapp import build_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_GIVEN = "PORTAL_TEST_DATABASE_URL" in os.environ
@@ -46,7 +44,8 @@ REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 HOW_TO_START = """
 The test suite needs real PostgreSQL and Redis ({what} is not reachable at {where}).
-Start them with scripts/services.sh (as root on this machine kind; `make test` does), or point PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL at running servers.
+Start them with scripts/services.sh (as root on this machine kind; `make test` does),
+or point PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL at running servers.
 """
 
 
@@ -66,6 +65,7 @@ TEST_WECHAT = {
 class Services:
     """What pytest_configure set up once for the whole run."""
 
+    config = None
     settings = None
     engine = None
     session_factory = None
@@ -140,19 +140,25 @@ def pytest_configure(config):
         "portal.worker_heartbeat_timeout": "3",
         "portal.http_read_timeout": "2",
     }
-    for system in CONTRACT_SYSTEMS:
+    settings.update(TEST_WECHAT)
+    # The systems the app talks to, and their simulators, are the ones its catalogue names: a
+    # configuration that is read, never committed, says which.
+    catalogue = make_config(dict(settings), environ={}).registry.catalogue
+    for system in catalogue.systems:
         settings[f"portal.{system}_app_key"] = f"test-{system}"
         settings[f"portal.{system}_app_secret"] = f"test-{system}-secret-{os.getpid()}"
-    settings.update(TEST_WECHAT)
-    Services.simulators = all_simulators(settings)
+    Services.simulators = build_simulators(catalogue, settings)
     Services.served = {name: serve(sim) for name, sim in Services.simulators.items()}
     for name, served in Services.served.items():
         settings[f"portal.{name}_url"] = served.url
     settings["portal.wechat_open_url"] = settings["portal.wechat_api_url"] = Services.served["wechat"].url
-    Services.settings = from_environment(settings, environ={})
-    Services.engine = portal_db.get_engine(Services.settings)
-    Services.session_factory = portal_db.get_session_factory(Services.engine)
-    messaging.configure(Services.settings, Services.session_factory)
+    # The app the tests run: committed now, so that actors are bound and the broker is set.
+    Services.config = build_config(settings)
+    Services.config.commit()
+    registry = Services.config.registry
+    Services.settings = settings
+    Services.engine = registry["db.engine"]
+    Services.session_factory = registry["db.session_factory"]
 
 
 def pytest_unconfigure(config):
@@ -224,8 +230,14 @@ def db(engine, tm):
 
 
 @pytest.fixture(scope="session")
-def app(settings):
-    return build_app(settings)
+def catalogue():
+    """What the areas plugged in (portal.catalogue)."""
+    return Services.config.registry.catalogue
+
+
+@pytest.fixture(scope="session")
+def app():
+    return Services.config.make_wsgi_app()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""portal: the WeChat Official Account entrance of 东南电化 to logistics, visitors and canteen."""
+"""portal: the WeChat Official Account entrance of 东南电化 to its business systems."""
 
 import gc
 import os
@@ -14,10 +14,18 @@ OPENAPI_SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi
 
 
 def make_config(settings, environ=None):
-    """The application as an ordered list of includes; each line says why it is there."""
+    """The application as an ordered list of includes; each line says why it is there.
+
+    Every process builds this same configuration and commits it: the web server (``main``),
+    Dramatiq workers (``portal.worker``), the scheduler and console commands (``portal.cli``).
+    """
     settings = from_environment(settings, environ)
     settings.setdefault("jinja2.filters", "local_time = portal.timefmt:local_time")
     config = Configurator(settings=settings)
+
+    # The catalogue the areas plug into (areas, policies, navigation, jobs, systems …) and the
+    # core's settings, parsed once.
+    config.include("portal.catalogue")
 
     # One transaction per request (pyramid_tm), retried on conflicts (pyramid_retry),
     # and request.dbsession joined to it.
@@ -35,16 +43,20 @@ def make_config(settings, environ=None):
     # Sessions, CSRF on every form, and who may do what (WeChat users, staff, admin areas).
     config.include("portal.security")
 
-    # The broker, built from settings before any actor module is imported.
+    # The broker, built when the configuration is committed, and every actor bound to it: the
+    # core's own (portal.actors) and those the areas' includes record below.
     config.include("portal.messaging")
+    config.include("portal.actors")
 
-    # request.defer(actor, *ids): the transactional outbox.
-    config.include("portal.outbox")
+    # The core's periodic jobs (outbox relay, broker maintenance, purges).
+    config.include("portal.scheduler")
 
     # Presented answers cached per web process under versions the database keeps.
     config.include("portal.caching")
 
-    # Embedded default only: simulators in this server, worker threads, scheduler thread.
+    # Simulators of the other systems (WeChat's here, the others from the areas), and the
+    # embedded default: simulators in this server, worker threads, scheduler thread.
+    config.include("portal.simulators")
     config.include("portal.embedded")
 
     # The API contract (portal/openapi.yaml, served at /api/openapi.yaml, explorer at /api/docs):
@@ -62,17 +74,26 @@ def make_config(settings, environ=None):
     config.include("portal.explorer")  # Swagger UI at /api/docs, from our own files
     config.include("portal.contract")
 
-    # A URL that is not UTF-8 is refused (400) before the transaction, the security policy or
+    # What callers see when something is wrong: JSON under /api, pages elsewhere. Scanned here,
+    # at the top level, so that these views override pyramid_openapi3's for its exceptions. A
+    # URL that is not UTF-8 is refused (400) before the transaction, the security policy or
     # routing try to decode it.
+    config.scan("portal.views.errors")
     config.add_tween("portal.views.errors.utf8_url_tween_factory", under=INGRESS)
 
     # An /api body too large or nested too deep is refused (413/400) before anything reads it.
     config.include("portal.limits")
 
-    # URLs, then the views that serve them.
+    # The core's URLs and views: home, health, WeChat login, H5 shell, /api/me, the admin shell
+    # and its operations pages.
     config.include("portal.routes")
-    config.include("portal.views.admin")
-    config.scan("portal.views")
+    config.include("portal.views")
+
+    # The business areas, each plugging in its own routes, views, actors, jobs, systems and
+    # policy. This is the one list of areas.
+    config.include("portal.areas.logistics")
+    config.include("portal.areas.visitors")
+    config.include("portal.areas.canteen")
     return config
 
 

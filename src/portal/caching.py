@@ -10,8 +10,6 @@ import threading
 
 from cachetools import LRUCache
 
-from .settings import number
-
 
 class VersionedCache:
     """A bounded, thread-safe map of ``key → bytes`` filled on demand; ``maxsize`` 0 keeps
@@ -35,5 +33,4 @@ class VersionedCache:
 
 
 def includeme(config):
-    size = number(config.get_settings(), "portal.list_cache_size", int)
-    config.registry["list_cache"] = VersionedCache(size)
+    config.registry["list_cache"] = VersionedCache(config.registry.catalogue.settings.list_cache_size)

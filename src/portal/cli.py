@@ -1,33 +1,43 @@
 """The ``portal`` console command: migrate, create-admin, scheduler, dead letters, checks.
 
 Every subcommand reads the ini named by ``-c`` (default: $PORTAL_INI, else development.ini)
-with the environment applied, exactly like the web process and the workers.
+with the environment applied and builds the same configuration as the web process and the
+workers (``portal.make_config``): the same catalogue, actors and broker.
 """
 
 import argparse
+import getpass
 import logging
 import os
 import signal
 import sys
 
+from alembic import command
+from alembic.config import Config
+
 from portal import db as portal_db
-from portal import messaging, settings as portal_settings
+from portal import demo, make_config, outbox
+from portal import settings as portal_settings
+from portal.messaging import runtime
+from portal.models.ops import DeadLetter, DeadLetterStatus
+from portal.refusal import Refusal
+from portal.scheduler import Scheduler
+from portal.services import ops
+from portal.services.admin_accounts import create_admin
+from portal.timefmt import local_time
 
 
-def _bootstrap(args, broker=True):
-    settings = portal_settings.load(args.config)
-    session_factory = portal_db.get_session_factory(portal_db.get_engine(settings))
-    runtime = None
-    if broker:
-        runtime = messaging.configure(settings, session_factory)
-        # A stub broker here has no worker: leave messages to the running server's relay.
-        runtime.fast_path = settings["portal.broker"] != "stub"
-    return settings, session_factory, runtime
+def _bootstrap(args):
+    """The committed configuration of the ini: (catalogue, session factory)."""
+    config = make_config(portal_settings.load(args.config))
+    config.commit()
+    rt = runtime()
+    # A stub broker here has no worker: leave messages to the running server's relay.
+    rt.fast_path = rt.settings.broker != "stub"
+    return config.registry.catalogue, rt.session_factory
 
 
 def alembic_config(settings):
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", "portal:alembic")
     config.set_main_option("sqlalchemy.url", settings["sqlalchemy.url"].replace("%", "%%"))
@@ -35,8 +45,6 @@ def alembic_config(settings):
 
 
 def cmd_migrate(args):
-    from alembic import command
-
     settings = portal_settings.load(args.config)
     url = settings["sqlalchemy.url"]
     if url.startswith("sqlite:///"):
@@ -44,78 +52,61 @@ def cmd_migrate(args):
     command.upgrade(alembic_config(settings), "head")
     print("database migrated to the latest revision")
     if args.demo:
-        from portal import demo
-
-        _, session_factory, _ = _bootstrap(args)
+        catalogue, session_factory = _bootstrap(args)
         with portal_db.Transaction(session_factory) as db:
-            lines = demo.load(db, settings)
+            lines = demo.load(db, catalogue)
         print("demo data: " + ("; ".join(lines) if lines else "already present"))
 
 
 def cmd_revision(args):
-    from alembic import command
-
     command.revision(alembic_config(portal_settings.load(args.config)), message=args.message, autogenerate=True)
 
 
 def cmd_create_admin(args):
-    import getpass
-
-    from portal.services.admin_accounts import AdminError, create_admin
-
     password = os.environ.get("PORTAL_NEW_ADMIN_PASSWORD")
     if not password:
         password = getpass.getpass("密码：")
         if getpass.getpass("再次输入密码：") != password:
             sys.exit("两次输入的密码不一致")
-    _, session_factory, _ = _bootstrap(args, broker=False)
+    catalogue, session_factory = _bootstrap(args)
     try:
         with portal_db.Transaction(session_factory) as db:
             admin = create_admin(
-                db, username=args.username, display_name=args.name or args.username, password=password, areas=args.areas
+                db, username=args.username, display_name=args.name or args.username, password=password, areas=args.areas,
+                known_areas=catalogue.admin_areas,
             )
             username = admin.username
-    except AdminError as exc:
-        sys.exit(exc.message)
+    except Refusal as refusal:
+        sys.exit(refusal.message)
     print(f"admin {username} created with areas {', '.join(args.areas)}")
 
 
 def cmd_scheduler(args):
-    from portal.scheduler import Scheduler
-
-    settings, session_factory, _ = _bootstrap(args)
-    scheduler = Scheduler(session_factory)
+    catalogue, session_factory = _bootstrap(args)
+    scheduler = Scheduler(session_factory, catalogue.jobs.values())
     signal.signal(signal.SIGTERM, lambda *_: scheduler.stop())
     signal.signal(signal.SIGINT, lambda *_: scheduler.stop())
-    scheduler.run_forever(tick=float(settings["portal.scheduler_tick"]))
+    scheduler.run_forever(tick=catalogue.settings.scheduler_tick)
 
 
 def cmd_relay(args):
-    from portal import outbox
-
     _bootstrap(args)
     print(f"relayed {outbox.relay()} messages")
 
 
 def cmd_check(args):
-    from portal.services.ops import OpsError, request_connectivity_check
-
-    _, session_factory, _ = _bootstrap(args)
+    catalogue, session_factory = _bootstrap(args)
     try:
         with portal_db.Transaction(session_factory) as db:
-            check = request_connectivity_check(db, args.system, requested_by=args.by)
+            check = ops.request_connectivity_check(db, args.system, systems=catalogue.contract_systems, requested_by=args.by)
             check_id = check.id
-    except OpsError as exc:
-        sys.exit(str(exc))
+    except Refusal as refusal:
+        sys.exit(refusal.message)
     print(f"connectivity check #{check_id} queued for {args.system}")
 
 
 def cmd_dead_letters(args):
-    from portal.models.ops import DeadLetter, DeadLetterStatus
-    from portal.services import ops
-    from portal.timefmt import local_time
-
-    _, session_factory, _ = _bootstrap(args, broker=args.action == "retry")
+    _, session_factory = _bootstrap(args)
     with portal_db.Transaction(session_factory) as db:
         if args.action == "list":
             letters = ops.list_dead_letters(db, status=None if args.all else DeadLetterStatus.open)
@@ -142,8 +133,8 @@ def cmd_dead_letters(args):
         try:
             with portal_db.Transaction(session_factory) as db:
                 action(db, letter_id, by=args.by)
-        except ops.OpsError as exc:
-            print(exc, file=sys.stderr)
+        except Refusal as refusal:
+            print(refusal.message, file=sys.stderr)
             sys.exit(1)
         print(f"dead letter #{letter_id} {'requeued' if args.action == 'retry' else 'discarded'}")
 
@@ -166,14 +157,14 @@ def build_parser():
     )
     create_admin.add_argument("username")
     create_admin.add_argument("--name", help="display name")
-    create_admin.add_argument("--areas", nargs="+", default=["super"], help="super, logistics, visitors, canteen")
+    create_admin.add_argument("--areas", nargs="+", default=["super"], help="super, or the names of the areas to manage")
     create_admin.set_defaults(func=cmd_create_admin)
 
     commands.add_parser("scheduler", help="run the periodic jobs (safe to run twice)").set_defaults(func=cmd_scheduler)
     commands.add_parser("relay", help="send undispatched outbox messages once").set_defaults(func=cmd_relay)
 
     check = commands.add_parser("check", help="queue a connectivity check with another system")
-    check.add_argument("system", help="le, mes, canteen, park or sms")
+    check.add_argument("system", help="the name of a system speaking our contract (as in its portal.<system>_url)")
     check.add_argument("--by", default=os.environ.get("USER", "console"))
     check.set_defaults(func=cmd_check)
 

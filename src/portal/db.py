@@ -1,5 +1,7 @@
 """Engine, sessions and the request's ``dbsession`` joined to ``request.tm``."""
 
+import re
+
 import transaction
 import zope.sqlalchemy
 from sqlalchemy import engine_from_config, event
@@ -9,17 +11,44 @@ from sqlalchemy.orm import Session, sessionmaker
 def get_engine(settings, prefix="sqlalchemy."):
     engine = engine_from_config(settings, prefix)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "before_cursor_execute", _sqlite_begin_immediate)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
+def _sqlite_connect(dbapi_connection, _record):
     # The embedded default has web threads and worker threads writing one file.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # The driver would open transactions with a plain BEGIN; _sqlite_begin_immediate does it instead.
+    dbapi_connection.isolation_level = None
+
+
+#: The statements the driver begins a transaction for, and SAVEPOINT (which outside a
+#: transaction would begin a deferred one).
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|SAVEPOINT)\b", re.IGNORECASE)
+
+
+def _sqlite_begin_immediate(conn, cursor, statement, parameters, context, executemany):
+    """On SQLite, a transaction begins at its first row lock or write, with ``BEGIN IMMEDIATE``.
+
+    SQLite has no row locks and ignores ``FOR UPDATE``. Taking the database's one write lock
+    where PostgreSQL takes a row lock (or writes) makes the decisions PostgreSQL guards with row
+    locks take turns here too, each reading what the one before committed. Reads before that
+    point run outside any transaction, as the driver's own handling runs them: they never wait
+    for a writer (WAL) and hold no lock, and no transaction has to turn a read snapshot that
+    another writer made stale into a write (SQLite refuses that at once with "database is
+    locked"). A transaction that only reads never begins one.
+    """
+    if cursor.connection.in_transaction:
+        return
+    compiled = getattr(context.compiled, "statement", None)
+    # _for_update_arg: what with_for_update() sets; SQLite's compiler drops it from the SQL.
+    if _WRITES.match(statement) or getattr(compiled, "_for_update_arg", None) is not None:
+        cursor.execute("BEGIN IMMEDIATE")
 
 
 #: zope.sqlalchemy's session events (what ``zope.sqlalchemy.register`` listens to).

@@ -8,7 +8,7 @@ The depth is found by scanning the bytes for brackets outside strings, never by 
 Python's json module recurses once per level, so 2 kB of brackets would end in a RecursionError.
 
 A route may take larger bodies (an upload) or have its caller authenticated before a body is
-refused (LE's signed callback: the signature comes first, as docs/contract.md says) with
+refused (a signed callback: the signature comes first, as docs/contract.md says) with
 ``config.add_body_limit(route_name, max_bytes=…, authenticate=…)``. Only a request about to be
 refused is routed here to find its rule, so the common case costs one scan of its body.
 """
@@ -16,10 +16,10 @@ refused is routed here to find its rule, so the common case costs one scan of it
 import re
 from dataclasses import dataclass
 
-from pyramid.httpexceptions import HTTPException
 from pyramid.interfaces import IRoutesMapper
 from pyramid.tweens import EXCVIEW, INGRESS
 
+from .refusal import Refusal
 from .views.api import error_response
 
 #: A JSON string (escapes included), skipped by the depth scan.
@@ -48,7 +48,7 @@ class BodyRule:
     """A route's own limit and the check that comes before its body is refused."""
 
     max_bytes: int | None = None
-    authenticate: object = None  # callable(request), raising an HTTPException to refuse
+    authenticate: object = None  # callable(request), raising a Refusal to refuse
 
 
 def add_body_limit(config, route_name, *, max_bytes=None, authenticate=None):
@@ -65,9 +65,8 @@ def _read_at_most(stream, size):
 
 
 def limits_tween_factory(handler, registry):
-    settings = registry.settings
-    max_bytes = int(settings["portal.max_body_bytes"])
-    max_depth = int(settings["portal.max_json_depth"])
+    core = registry.catalogue.settings
+    max_bytes, max_depth = core.max_body_bytes, core.max_json_depth
     rules = registry.setdefault("portal.body_rules", {})
 
     def rule_for(request):
@@ -96,8 +95,8 @@ def limits_tween_factory(handler, registry):
             if (authenticate := rule_for(request).authenticate) is not None:
                 try:
                     authenticate(request)
-                except HTTPException as refusal:
-                    return refusal
+                except Refusal as refusal:
+                    return error_response(refusal.status, refusal.code, refusal.message, refusal.fields)
             return error_response(400, "invalid_json", f"请求内容嵌套过深（最多 {max_depth} 层）")
         return handler(request)
 

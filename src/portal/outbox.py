@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, text, update
 
 from .db import Transaction
-from .messaging import runtime
+from .messaging import runtime, spec
 from .models.meta import utcnow
 from .models.outbox import OutboxMessage
 
@@ -24,16 +24,19 @@ log = logging.getLogger(__name__)
 _PENDING = "portal.outbox.pending"
 
 
-def defer(db, actor, *args, delay=None, eta=None):
-    """Queue ``actor(*args)`` to run once ``db``'s transaction commits.
+def defer(db, actor_name, *args, delay=None, eta=None):
+    """Queue the actor ``actor_name`` (``"<system>.<action>"``) to run with ``args`` once
+    ``db``'s transaction commits.
 
+    The name must be a recorded actor's (LookupError otherwise), whose queue the row takes.
     ``args`` are ids and other JSON scalars. ``delay`` (timedelta) or ``eta`` (aware datetime)
     postpone delivery. Returns the outbox row, written (and given its id) with the session's
     next flush.
     """
+    queue = spec(actor_name).queue
     if delay is not None:
         eta = utcnow() + delay
-    row = OutboxMessage(actor_name=actor.actor_name, queue_name=actor.queue_name, args=list(args), eta=eta)
+    row = OutboxMessage(actor_name=actor_name, queue_name=queue, args=list(args), eta=eta)
     db.add(row)
     _after_commit(db, row)
     return row
@@ -175,10 +178,9 @@ def relay(session_factory=None, *, broker=None, older_than=None, redispatch_afte
     rt = runtime()
     session_factory = session_factory or rt.session_factory
     broker = broker or rt.broker
-    settings = rt.settings
-    older_than = float(settings["portal.outbox_relay_after"]) if older_than is None else older_than
+    older_than = rt.settings.outbox_relay_after if older_than is None else older_than
     if redispatch_after is None:
-        redispatch_after = float(settings["portal.outbox_redispatch_after"])
+        redispatch_after = rt.settings.outbox_redispatch_after
     now = now or utcnow()
     fresh_cutoff = now - timedelta(seconds=older_than)
     stale_cutoff = now - timedelta(seconds=redispatch_after)
@@ -218,7 +220,7 @@ def relay(session_factory=None, *, broker=None, older_than=None, redispatch_afte
 def purge(session_factory=None, *, older_than_days=None, now=None):
     """Delete delivered rows past the retention period; returns how many."""
     rt = runtime()
-    days = float(rt.settings["portal.outbox_retention_days"]) if older_than_days is None else older_than_days
+    days = rt.settings.outbox_retention_days if older_than_days is None else older_than_days
     cutoff = (now or utcnow()) - timedelta(days=days)
     with Transaction(session_factory or rt.session_factory) as db:
         result = db.execute(
@@ -243,10 +245,3 @@ def status(db):
         "dead": count(OutboxMessage.dead_at.is_not(None)),
         "oldest_undispatched_at": oldest.isoformat() if isinstance(oldest, datetime) else None,
     }
-
-
-def includeme(config):
-    def defer_from_request(request, actor, *args, **kwargs):
-        return defer(request.dbsession, actor, *args, **kwargs)
-
-    config.add_request_method(defer_from_request, "defer")

@@ -1,23 +1,26 @@
-"""Periodic jobs: one registry, run by ``portal scheduler`` (or a thread in the embedded default).
+"""Periodic jobs, run by ``portal scheduler`` (or a thread in the embedded default).
 
-Any number of schedulers may run: a job runs only after its row in ``periodic_jobs`` has been
-moved to the next period by a conditional UPDATE, which exactly one scheduler wins.
+The jobs are the catalogue's (``config.add_periodic_job``): the core's below, each area's in
+its include. Any number of schedulers may run: a job runs only after its row in
+``periodic_jobs`` has been moved to the next period by a conditional UPDATE, which exactly one
+scheduler wins.
 """
 
 import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import messaging, outbox
-from .services import logistics
+from . import outbox
 from .db import Transaction
+from .messaging import runtime
+from .messaging.middleware import maintain_broker
 from .models.meta import utcnow
 from .models.ops import PeriodicJob
 
@@ -32,41 +35,22 @@ class Periodic:
     description: str
 
 
-def _maintain_broker():
-    return messaging.maintain_broker(messaging.runtime().broker)
-
-
-def _expire_bookings():
-    rt = messaging.runtime()
-    return logistics.expire_overdue(rt.session_factory, logistics.Policy.from_settings(rt.settings))
-
-
-def _deferring(module, name):
+def deferring(actor_name):
     """A job that hands the work to an actor (which owns the side effect)."""
 
     def run():
-        import importlib
-
-        actor_ = getattr(importlib.import_module(f"portal.actors.{module}"), name)
-        with Transaction(messaging.runtime().session_factory) as db:
-            outbox.defer(db, actor_)
+        with Transaction(runtime().session_factory) as db:
+            outbox.defer(db, actor_name)
 
     return run
 
 
-#: Every periodic job of the portal. Later domains add their sweeps and syncs here.
-JOBS = (
-    Periodic("outbox-relay", 5, outbox.relay, "补发未送达代理的消息"),
-    Periodic("broker-maintenance", 10, _maintain_broker, "回收已停止工作进程未确认的消息"),
-    Periodic("outbox-purge", 3600, outbox.purge, "清理已完成的过期消息记录"),
-    Periodic("booking-expiry-sweep", 60, _expire_bookings, "提送货登记逾期退卡（延时消息的兜底）"),
-    Periodic("le-lanes-refresh", 60, _deferring("le", "refresh_lanes"), "从 LE 刷新装车道排队信息"),
-    Periodic("mes-stock-refresh", 300, _deferring("mes", "refresh_stock"), "从 MES 刷新罐区库存"),
-)
+def _maintain_broker():
+    return maintain_broker(runtime().broker)
 
 
 class Scheduler:
-    def __init__(self, session_factory, jobs=JOBS, runner=None):
+    def __init__(self, session_factory, jobs, runner=None):
         self.session_factory = session_factory
         self.jobs = {job.name: job for job in jobs}
         self.runner = runner or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
@@ -145,3 +129,10 @@ class Scheduler:
 
 def status(db):
     return db.scalars(select(PeriodicJob).order_by(PeriodicJob.name)).all()
+
+
+def includeme(config):
+    """The core's periodic jobs."""
+    config.add_periodic_job("outbox-relay", 5, "补发未送达代理的消息", run=outbox.relay)
+    config.add_periodic_job("broker-maintenance", 10, "回收已停止工作进程未确认的消息", run=_maintain_broker)
+    config.add_periodic_job("outbox-purge", 3600, "清理已完成的过期消息记录", run=outbox.purge)

@@ -19,7 +19,6 @@ from datetime import timedelta
 from pyramid.csrf import SessionCSRFStoragePolicy, check_csrf_token
 from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
-from pyramid.settings import asbool
 from sqlalchemy import bindparam, select, update
 
 from .models.admin import AdminSession
@@ -167,9 +166,8 @@ class SecurityPolicy:
 
 
 def includeme(config):
-    settings = config.get_settings()
-    secure = asbool(settings.get("portal.secure_cookies", False))
-    secret = settings.get("portal.session_secret")
+    settings = config.registry.catalogue.settings
+    secure, secret = settings.secure_cookies, settings.session_secret
     if not secret or len(secret) < 32:
         raise ValueError("PORTAL_SESSION_SECRET must be set to at least 32 random characters")
     config.set_session_factory(

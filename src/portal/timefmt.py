@@ -1,5 +1,6 @@
 """Times are stored in UTC and shown in Asia/Shanghai."""
 
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -10,3 +11,13 @@ def local_time(value, fmt="%Y-%m-%d %H:%M:%S"):
     if value is None:
         return ""
     return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def today() -> date:
+    """Today's date in Beijing: the day the plant's rules (certificate expiry …) are judged on."""
+    return datetime.now(UTC).astimezone(SHANGHAI).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The instant a Beijing day starts."""
+    return datetime.combine(day, datetime.min.time(), SHANGHAI)

@@ -28,7 +28,7 @@ def id_card_ok(number):
         return False
     if born > date.today() or born.year < 1900:
         return False
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == number[17]
 
 

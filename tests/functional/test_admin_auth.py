@@ -1,6 +1,7 @@
 """Admin login, sessions, CSRF and area permissions on every admin page."""
 
 import pytest
+import webtest
 from sqlalchemy import select
 
 from portal.models.admin import AdminSession, AuditEntry, LoginAttempt
@@ -8,6 +9,7 @@ from portal.security import ADMIN_COOKIE, SESSION_COOKIE
 
 from ..support import factories
 from ..support.factories import csrf_from, login_admin
+from ..support.testapp import build_app
 
 #: Every admin page and the area it needs ("" = any admin).
 PAGES = {
@@ -137,3 +139,26 @@ def test_super_admins_create_accounts_with_clear_form_messages(testapp, db):
     testapp.post("/admin/accounts", form, status=302)
     login = testapp.get("/admin/accounts")
     assert "wangwu" in login.text and "餐卡消费" in login.text
+
+
+@pytest.mark.parametrize("flag", ["true", "1"])
+def test_secure_cookies_makes_both_the_session_and_the_admin_cookie_secure(settings, db, tm, flag):
+    app = webtest.TestApp(
+        build_app({**settings, "portal.secure_cookies": flag}),
+        extra_environ={
+            "HTTP_HOST": "example.com", "HTTP_ORIGIN": "https://example.com", "wsgi.url_scheme": "https",
+            "tm.active": True, "tm.manager": tm, "app.dbsession": db,
+        },
+    )
+    factories.admin(db, "super", username="boss")
+    response = login_admin(app, "boss")
+    cookies = {header.split("=", 1)[0]: header for header in response.headers.getall("Set-Cookie")}
+    assert "; secure" in cookies[SESSION_COOKIE].lower()
+    assert "; secure" in cookies[ADMIN_COOKIE].lower()
+
+
+def test_without_secure_cookies_neither_cookie_is_secure(testapp, db):
+    factories.admin(db, "super", username="boss")
+    response = login_admin(testapp, "boss")
+    cookies = {header.split("=", 1)[0]: header for header in response.headers.getall("Set-Cookie")}
+    assert "secure" not in cookies[SESSION_COOKIE].lower() and "secure" not in cookies[ADMIN_COOKIE].lower()

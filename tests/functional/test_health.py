@@ -31,11 +31,9 @@ def test_the_landing_page_points_to_both_entrances(testapp):
 
 
 def test_the_outbox_page_shows_undelivered_messages_in_chinese(testapp, db):
-    from portal.services.ops import request_connectivity_check
-
     from ..support import factories
 
-    request_connectivity_check(db, "le")
+    factories.connectivity_check(db, "le")
     factories.admin(db, "super", username="boss")
     factories.login_admin(testapp, "boss")
     page = testapp.get("/admin/outbox")

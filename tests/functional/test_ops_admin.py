@@ -10,7 +10,6 @@ from portal.db import Transaction
 from portal.models.admin import AdminUser, AuditEntry
 from portal.models.ops import DeadLetter, DeadLetterStatus
 from portal.models.outbox import OutboxMessage
-from portal.services.ops import request_connectivity_check
 
 from ..conftest import ROOT
 from ..support import factories
@@ -18,7 +17,7 @@ from ..support.factories import csrf_from, login_admin
 
 
 def _dead_letter(db):
-    check = request_connectivity_check(db, "le")
+    check = factories.connectivity_check(db, "le")
     row = db.scalars(select(OutboxMessage)).one()
     row.dead_at = row.dispatched_at = row.created_at
     letter = DeadLetter(

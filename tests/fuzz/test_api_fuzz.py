@@ -29,7 +29,10 @@ from portal.db import Transaction
 from portal.integrations.contract import signature
 from portal.models.identity import WeChatUser
 from portal.models.meta import utcnow
-from portal.services import logistics
+from portal.services.logistics import bookings as booking_service
+from portal.services.logistics import entry_reports as entry_report_service
+from portal.services.logistics import orders as order_service
+from portal.services.logistics.policy import Policy
 from portal.simulators import wechat as wechat_simulator
 from portal.simulators.base import serve
 from portal.timefmt import SHANGHAI
@@ -90,7 +93,7 @@ def _seed(url, settings, engine, session_factory, broker):
     """Empty tables (ids restart) and queues, then the records every run starts from."""
     _empty_all_tables(engine)
     broker.flush_all()
-    policy = logistics.Policy.from_settings(settings)
+    policy = Policy.from_settings(settings)
     with Transaction(session_factory) as db:
         factories.product(db)
         factories.product(db, "HCL31", "31%盐酸")
@@ -98,15 +101,15 @@ def _seed(url, settings, engine, session_factory, broker):
         vehicle = driver.vehicles[0]
         arrival = (utcnow() + timedelta(hours=2)).isoformat()
         bookings = [
-            logistics.create_booking(db, driver, {"kind": kind, "product_code": "NAOH32", "quantity_kg": 20000,
+            booking_service.create_booking(db, driver, {"kind": kind, "product_code": "NAOH32", "quantity_kg": 20000,
                                                   "vehicle_id": vehicle.id, "planned_arrival_at": arrival}, policy)
             for kind in ("delivery", "pickup")
         ]
-        order = logistics.upsert_order(db, {
+        order = order_service.record_order(db, {
             "order_no": "SO0001", "driver_id": driver.id, "booking_id": bookings[0].id, "product_code": "NAOH32",
-            "planned_quantity_kg": 20000, "actual_quantity_kg": 19950, "status": "shipped", "shipped_at": utcnow(),
-        })
-        logistics.report_entry(db, driver, {"vehicle_id": vehicle.id, "expected_on": _today(), "purpose": "提货"})
+            "planned_quantity_kg": 20000, "actual_quantity_kg": 19950,
+        }, utcnow(), "seed").order
+        entry_report_service.report_entry(db, driver, {"vehicle_id": vehicle.id, "expected_on": _today(), "purpose": "提货"})
         staff = factories.wechat_user(db, staff=True)
         return Seeded(
             url, session_factory,

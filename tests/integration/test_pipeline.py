@@ -8,18 +8,20 @@ from datetime import timedelta
 
 import pytest
 import webtest
+from dramatiq import Message
 from sqlalchemy import select
 
 from portal import messaging, outbox
 from portal.db import Transaction
 from portal.integrations.base import TransientError
+from portal.messaging.execution import record_failure
 from portal.models.meta import utcnow
 from portal.models.ops import ConnectivityCheck, DeadLetter, DeadLetterStatus
 from portal.models.outbox import OutboxMessage
 from portal.models.sync import SyncState
-from portal.services.ops import request_connectivity_check
 
 from ..conftest import ROOT
+from ..support import factories
 from ..support.testapp import build_app
 from ..support.waiting import wait_for
 
@@ -108,7 +110,7 @@ def test_a_message_delivered_twice_has_one_effect(worker, committed, simulators,
     # Hold the message back from the fast path, then deliver it three times at once.
     monkeypatch.setattr(messaging.runtime(), "fast_path", False)
     with Transaction(committed) as db:
-        check_id = request_connectivity_check(db, "park").id
+        check_id = factories.connectivity_check(db, "park").id
     [row] = _outbox_rows(committed)
     actor = broker.get_actor(row.actor_name)
     for _ in range(3):
@@ -129,7 +131,7 @@ def test_a_lost_answer_is_retried_under_the_same_key_and_applied_once(worker, co
     # The effect is applied, then the answer never comes back (client read timeout is 2 s).
     park.faults.update(fail_next=1, fail_next_kind="timeout", hold_seconds=3)
     with Transaction(committed) as db:
-        check_id = request_connectivity_check(db, "park").id
+        check_id = factories.connectivity_check(db, "park").id
     wait_for(lambda: _synced(committed, check_id), timeout=30)
     assert len(park.effects()) == 1
     assert [e.replayed for e in park.ledger] == [False, True]
@@ -141,7 +143,7 @@ def test_a_transient_failure_is_retried_then_succeeds(worker, committed, simulat
     sms = simulators["sms"]
     sms.faults.update(fail_next=2, fail_next_kind="5xx")
     with Transaction(committed) as db:
-        check_id = request_connectivity_check(db, "sms").id
+        check_id = factories.connectivity_check(db, "sms").id
     wait_for(lambda: _synced(committed, check_id), timeout=30)
     assert [e.status for e in sms.ledger] == [503, 503, 200]
     assert len(sms.effects()) == 1
@@ -155,10 +157,8 @@ def test_a_delayed_message_waiting_for_its_eta_is_sent_again_only_once_overdue(c
     """The relay resends a dispatched message it presumes lost (Redis restarted empty); a
     delayed one is only waiting until its eta, not lost. Resending it every period piled up a
     copy per period for each booking's expiry (found by the chaos run)."""
-    from portal.actors.ops import run_connectivity_check
-
     with Transaction(committed) as db:
-        eta = outbox.defer(db, run_connectivity_check, 1, delay=timedelta(hours=4)).eta
+        eta = outbox.defer(db, "ops.run_connectivity_check", 1, delay=timedelta(hours=4)).eta
     [row] = _outbox_rows(committed)
     assert row.dispatch_count == 1  # the fast path handed it to the broker's delay queue
     assert outbox.relay(redispatch_after=30, now=row.dispatched_at + timedelta(minutes=5)) == 0
@@ -173,13 +173,12 @@ def test_a_failure_noted_after_another_delivery_did_the_message_leaves_the_recor
     commits success before the first has noted its failure. The late note must not send the
     record back to 同步中 for good (found by the chaos run)."""
     with Transaction(committed) as db:
-        check_id = request_connectivity_check(db, "le").id
+        check_id = factories.connectivity_check(db, "le").id
     [row] = _outbox_rows(committed)
     with Transaction(committed) as db:  # what the second delivery committed
         db.get(OutboxMessage, row.id).done_at = utcnow()
         db.get(ConnectivityCheck, check_id).mark_synced("CHK-1")
-    subject = messaging._subjects[row.actor_name]
-    messaging._record_failure(messaging.runtime(), row.id, row.actor_name, subject, (check_id,), TransientError("LE物流系统响应超时"))
+    record_failure(messaging.runtime(), row.id, messaging.spec(row.actor_name), (check_id,), TransientError("LE物流系统响应超时"))
     assert _check(committed, check_id).sync_state is SyncState.synced
     assert _outbox_rows(committed)[0].attempts == 0
 
@@ -203,7 +202,7 @@ def test_a_permanent_failure_is_dead_lettered_at_once_and_the_console_retries_it
     le = simulators["le"]
     le.faults.update(fail_next=1, fail_next_kind="4xx")
     with Transaction(committed) as db:
-        check_id = request_connectivity_check(db, "le").id
+        check_id = factories.connectivity_check(db, "le").id
 
     def dead_letter():
         with Transaction(committed) as db:
@@ -235,15 +234,14 @@ def test_a_permanent_failure_is_dead_lettered_at_once_and_the_console_retries_it
     assert again.returncode == 1 and "已重试" in again.stderr
 
 
-def test_retries_that_run_out_are_dead_lettered_with_every_attempt_counted(worker, committed, simulators, monkeypatch):
-    from portal.actors import ops
-
+def test_retries_that_run_out_are_dead_lettered_with_every_attempt_counted(worker, committed, simulators, broker, monkeypatch):
     sms = simulators["sms"]
     sms.faults.update(fail_next=100, fail_next_kind="5xx")
-    monkeypatch.setitem(ops.run_connectivity_check.options, "max_retries", 1)
-    monkeypatch.setitem(ops.run_connectivity_check.options, "min_backoff", 10)
+    actor = broker.get_actor("ops.run_connectivity_check")
+    monkeypatch.setitem(actor.options, "max_retries", 1)
+    monkeypatch.setitem(actor.options, "min_backoff", 10)
     with Transaction(committed) as db:
-        check_id = request_connectivity_check(db, "sms").id
+        check_id = factories.connectivity_check(db, "sms").id
 
     def letters():
         with Transaction(committed) as db:
@@ -255,3 +253,16 @@ def test_retries_that_run_out_are_dead_lettered_with_every_attempt_counted(worke
     assert not letter.permanent and letter.attempts == 2
     assert _check(committed, check_id).sync_state is SyncState.failed
     assert [e.status for e in sms.ledger] == [503, 503]
+
+
+def test_a_message_still_on_the_old_default_queue_is_run_by_its_actor(worker, committed, simulators, broker, monkeypatch):
+    """Before queues were one per system every message went to "default"; those in flight when
+    a new version starts are run by their actor's name, whatever queue they wait on."""
+    le = simulators["le"]
+    monkeypatch.setattr(messaging.runtime(), "fast_path", False)  # only the copy on "default" is sent
+    with Transaction(committed) as db:
+        row = outbox.defer(db, "le.refresh_lanes")
+    assert row.queue_name == "le"
+    broker.enqueue(Message(queue_name="default", actor_name="le.refresh_lanes", args=(), kwargs={}, options={"outbox_id": row.id}))
+    wait_for(lambda: _outbox_rows(committed)[0].done_at, message="the message on default to be done")
+    assert [entry.path for entry in le.ledger] == ["/v1/lanes"]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.db import Transaction
 from portal.models.meta import utcnow
 from portal.models.ops import PeriodicJob
-from portal.scheduler import JOBS, Periodic, Scheduler
+from portal.scheduler import Periodic, Scheduler
 
 
 def test_two_schedulers_running_together_run_each_job_once_per_period(committed):
@@ -38,7 +38,7 @@ def test_two_schedulers_running_together_run_each_job_once_per_period(committed)
     with ThreadPoolExecutor(2) as pool:
         for second in range(60):  # one simulated minute, both schedulers ticking every second
             now = start + timedelta(seconds=second)
-            for scheduler, names in zip(schedulers, pool.map(tick, schedulers, [now, now])):
+            for scheduler, names in zip(schedulers, pool.map(tick, schedulers, [now, now]), strict=True):
                 ran_by[scheduler.runner] += len(names)
 
     assert runs == {"every-10s": 6, "every-30s": 2}
@@ -65,7 +65,7 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(committed):
         assert broken_row.last_finished_at >= broken_row.last_started_at
 
 
-def test_the_registry_holds_the_relay_and_the_broker_maintenance():
-    names = {job.name: job.seconds for job in JOBS}
+def test_the_registry_holds_the_relay_and_the_broker_maintenance(catalogue):
+    names = {job.name: job.seconds for job in catalogue.jobs.values()}
     assert names["outbox-relay"] <= 10
     assert names["broker-maintenance"] <= 30

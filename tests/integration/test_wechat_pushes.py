@@ -65,7 +65,7 @@ def test_a_valid_menu_is_published_exactly_once(settings, worker, committed, wec
 
         row = db.scalars(select(OutboxMessage).where(OutboxMessage.actor_name == "wechat.publish_menu")).one()
     broker.get_actor("wechat.publish_menu").send_with_options(args=(menu_id,), outbox_id=row.id)
-    broker.join("default", timeout=10_000)
+    broker.join("wechat", timeout=10_000)
     worker.join()
     assert len(_menu_creates(wechat)) == 1
     assert "已发布" in app.get("/admin/menu").text

@@ -10,14 +10,13 @@ from pathlib import Path
 import dramatiq
 import pytest
 
-from portal import messaging
 from portal.db import Transaction
+from portal.messaging.middleware import maintain_broker
 from portal.models.ops import ConnectivityCheck
 from portal.models.sync import SyncState
-from portal.services.ops import request_connectivity_check
 
 from ..conftest import ROOT
-from ..support import runs
+from ..support import factories, runs
 from ..support.waiting import wait_for
 
 
@@ -66,7 +65,7 @@ def _state(session_factory, check_id):
 def test_a_worker_process_delivers(committed, simulators, worker_process):
     worker_process()
     with Transaction(committed) as db:
-        check_id = request_connectivity_check(db, "le").id
+        check_id = factories.connectivity_check(db, "le").id
     wait_for(lambda: _state(committed, check_id) is SyncState.synced, timeout=30)
     assert len(simulators["le"].effects()) == 1
 
@@ -76,7 +75,7 @@ def test_a_killed_workers_message_is_redelivered_within_a_minute(committed, simu
     le.faults.update(latency_ms=3000)  # keeps the message in the first worker's hands
     victim = worker_process()
     with Transaction(committed) as db:
-        check_id = request_connectivity_check(db, "le").id
+        check_id = factories.connectivity_check(db, "le").id
     wait_for(lambda: le.arrived == 1, timeout=30, message="the worker process to take the message")
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
@@ -88,7 +87,7 @@ def test_a_killed_workers_message_is_redelivered_within_a_minute(committed, simu
     try:
         # What the scheduler's broker-maintenance job does every 10 seconds.
         def redelivered():
-            messaging.maintain_broker(broker)
+            maintain_broker(broker)
             return _state(committed, check_id) is SyncState.synced
 
         wait_for(redelivered, timeout=60, interval=1.0, message="the killed worker's message to be redelivered")

@@ -4,9 +4,13 @@ import itertools
 import re
 from datetime import timedelta
 
+from portal.messaging import runtime
 from portal.models.identity import WeChatUser
+from portal.models.logistics import Product
 from portal.models.meta import utcnow
 from portal.services import admin_accounts, identity
+from portal.services.logistics import drivers as driver_service
+from portal.services.ops import request_connectivity_check
 
 PASSWORD = "correct-horse-42"
 _seq = itertools.count(1)
@@ -14,8 +18,14 @@ _seq = itertools.count(1)
 
 def admin(db, *areas, username=None, password=PASSWORD):
     return admin_accounts.create_admin(
-        db, username=username or f"admin{next(_seq)}", display_name="测试管理员", password=password, areas=list(areas) or ["super"]
+        db, username=username or f"admin{next(_seq)}", display_name="测试管理员", password=password,
+        areas=list(areas) or ["super"], known_areas=runtime().catalogue.admin_areas,
     )
+
+
+def connectivity_check(db, system, **details):
+    """A connectivity check with one of the app's contract systems, through the service."""
+    return request_connectivity_check(db, system, systems=runtime().catalogue.contract_systems, **details)
 
 
 def wechat_user(db, *, staff=False, name=None, **fields):
@@ -68,8 +78,6 @@ def vehicle_payload(**overrides):
 
 
 def product(db, code="NAOH32", name="32%液碱", threshold_kg=100_000, reservation_minutes=240):
-    from portal.models.logistics import Product
-
     existing = db.get(Product, code)
     if existing:
         return existing
@@ -81,12 +89,10 @@ def product(db, code="NAOH32", name="32%液碱", threshold_kg=100_000, reservati
 
 def driver(db, user=None, **overrides):
     """A registered driver with one vehicle, through the service (as the API would)."""
-    from portal.services import logistics
-
     user = user or wechat_user(db)
     product(db)
-    record = logistics.save_driver(db, user, driver_payload(**overrides))
-    logistics.add_vehicle(db, record, vehicle_payload())
+    record = driver_service.save_driver(db, user, driver_payload(**overrides))
+    driver_service.add_vehicle(db, record, vehicle_payload())
     db.flush()
     db.refresh(record)
     return record

@@ -167,7 +167,10 @@ def test_a_body_that_is_not_an_object_is_refused(contract, body):
     ("limit=51", {"limit": "不能大于 50"}),
     ("limit=1&limit=abc", {"limit": "须为整数"}),  # the last value counts
     ("status=", {"status": "格式不正确"}),
-    ("status=lost&before=x", {"before": "须为整数", "status": "可选值：checking、registered、rejected、entered、loading、loaded、completed、cancelled、expired"}),
+    (
+        "status=lost&before=x",
+        {"before": "须为整数", "status": "可选值：checking、registered、rejected、entered、loading、loaded、completed、cancelled、expired"},
+    ),
 ])
 def test_query_parameters_are_cast_then_checked(contract, query, fields):
     assert _refusal(contract, _request("/api/logistics/bookings", url=f"/api/logistics/bookings?{query}")) == _invalid(fields)

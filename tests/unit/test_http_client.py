@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from portal.integrations.base import PermanentError, TransientError, redact
-from portal.integrations.contract import ContractClient
+from portal.integrations.le import LeClient
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def le(simulators):
 
 @pytest.fixture
 def client(settings):
-    return ContractClient.from_settings(settings, "le")
+    return LeClient.from_settings(settings, "le")
 
 
 def test_a_signed_write_is_applied_once_per_idempotency_key(client, le):
@@ -40,7 +40,7 @@ def test_errors_are_classified(client, le, served_simulators, kind, error):
 
 
 def test_a_timeout_is_transient_and_the_retry_with_the_same_key_is_not_a_second_effect(settings, le):
-    client = ContractClient.from_settings({**settings, "portal.le_read_timeout": "0.3"}, "le")
+    client = LeClient.from_settings({**settings, "portal.le_read_timeout": "0.3"}, "le")
     le.faults.update(fail_next=1, fail_next_kind="timeout", hold_seconds=1.0)
     with pytest.raises(TransientError, match="超时"):
         client.connectivity_check(idempotency_key="k-t")
@@ -53,13 +53,13 @@ def test_connection_refused_is_transient(settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = ContractClient.from_settings({**settings, "portal.le_url": f"http://127.0.0.1:{port}"}, "le")
+    client = LeClient.from_settings({**settings, "portal.le_url": f"http://127.0.0.1:{port}"}, "le")
     with pytest.raises(TransientError, match="无法连接"):
         client.connectivity_check(idempotency_key="k")
 
 
 def test_a_wrong_secret_is_refused_by_the_simulator(settings, le):
-    client = ContractClient.from_settings({**settings, "portal.le_app_secret": "wrong"}, "le")
+    client = LeClient.from_settings({**settings, "portal.le_app_secret": "wrong"}, "le")
     with pytest.raises(PermanentError) as caught:
         client.connectivity_check(idempotency_key="k")
     assert caught.value.status == 401

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -19,11 +19,11 @@ def test_instants_are_stored_in_utc_and_read_back_aware(db):
     db.flush()
     db.expire_all()
     read = db.get(OutboxMessage, row.id).created_at
-    assert read.tzinfo == timezone.utc
+    assert read.tzinfo == UTC
     assert read == moment
     assert read.hour == 1
 
 
 def test_times_are_shown_in_beijing_time():
-    assert local_time(datetime(2026, 11, 25, 16, 5, tzinfo=timezone.utc)) == "2026-11-26 00:05:00"
+    assert local_time(datetime(2026, 11, 25, 16, 5, tzinfo=UTC)) == "2026-11-26 00:05:00"
     assert local_time(None) == ""

@@ -3,7 +3,8 @@
 import pytest
 import requests
 
-from portal.services.wechat_menu import MenuInvalid, default_buttons, from_form, validate
+from portal.refusal import Refusal
+from portal.services.wechat_menu import default_buttons, from_form, validate
 
 VIEW = {"type": "view", "name": "智慧物流", "url": "https://portal.example.com/h5/logistics"}
 MINI = {"type": "miniprogram", "name": "小程序", "url": "https://portal.example.com/h5/", "appid": "wx1234567890abcdef", "pagepath": "pages/index"}
@@ -26,10 +27,10 @@ OVER_LIMIT = {
 
 @pytest.mark.parametrize("buttons, field, _", OVER_LIMIT.values(), ids=OVER_LIMIT.keys())
 def test_each_over_limit_case_is_refused_with_a_message_on_its_field(buttons, field, _):
-    with pytest.raises(MenuInvalid) as caught:
+    with pytest.raises(Refusal) as caught:
         validate(buttons)
-    assert field in caught.value.errors
-    assert all("\u4e00" <= ch <= "\u9fff" for ch in caught.value.errors[field][:2])  # Chinese
+    assert field in caught.value.fields
+    assert all("\u4e00" <= ch <= "\u9fff" for ch in caught.value.fields[field][:2])  # Chinese
 
 
 def _create(served, wechat, buttons):
@@ -51,8 +52,9 @@ def test_a_valid_menu_is_accepted_by_both():
     assert validate(buttons) == buttons
 
 
-def test_the_platform_accepts_what_we_accept(served_simulators, simulators):
-    buttons = validate(default_buttons("https://portal.example.com") + [])
+def test_the_platform_accepts_what_we_accept(served_simulators, simulators, catalogue):
+    buttons = validate(default_buttons("https://portal.example.com", catalogue.areas.values()))
+    assert [b["name"] for b in buttons] == ["智慧物流", "访客预约", "餐卡消费"]
     assert _create(served_simulators["wechat"], simulators["wechat"], buttons)["errcode"] == 0
 
 

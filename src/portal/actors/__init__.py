@@ -1,12 +1,12 @@
 """Dramatiq actors, one module per external system.
 
-Importing this package declares every actor on the broker that
-``portal.messaging.configure`` has set; importing it before that is an error.
+Importing an actor module only records its actors (``portal.messaging.actor``); the broker
+the application configures binds them. The core's include imports the core's actors (ops,
+WeChat); each area's include imports its own.
 """
 
-from portal import messaging
+from . import ops, wechat  # noqa: F401
 
-if not messaging.is_configured():
-    raise ImportError("portal.actors imported before portal.messaging.configure(); see portal/worker.py")
 
-from . import le, mes, ops, wechat  # noqa: E402,F401
+def includeme(config):
+    """The core's actors are recorded by importing this package; nothing else to configure."""

@@ -4,11 +4,10 @@ from portal.messaging import actor
 from portal.models.ops import ConnectivityCheck
 
 
-def _check(db, check_id):
-    return db.get(ConnectivityCheck, check_id)
-
-
-@actor(max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=30_000, subject=_check)
+@actor(
+    "ops.run_connectivity_check", queue="default", subject=ConnectivityCheck,
+    max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=30_000,
+)
 def run_connectivity_check(job, check_id):
     """Send one signed, idempotent test write to the check's system (连通性检测)."""
     check = job.db.get(ConnectivityCheck, check_id)

@@ -8,15 +8,10 @@ from portal.models.wechat import Notification, NotificationKind, OfficialAccount
 NOT_SUBSCRIBED = {43004, 43101}
 
 
-def _menu(db, menu_id):
-    return db.get(OfficialAccountMenu, menu_id)
-
-
-def _notification(db, notification_id):
-    return db.get(Notification, notification_id)
-
-
-@actor(max_retries=8, min_backoff=2_000, max_backoff=300_000, time_limit=60_000, subject=_menu)
+@actor(
+    "wechat.publish_menu", queue="wechat", subject=OfficialAccountMenu,
+    max_retries=8, min_backoff=2_000, max_backoff=300_000, time_limit=60_000,
+)
 def publish_menu(job, menu_id):
     """Call menu/create with one menu version (发布公众号菜单)."""
     menu = job.db.get(OfficialAccountMenu, menu_id)
@@ -26,7 +21,10 @@ def publish_menu(job, menu_id):
     menu.mark_synced()
 
 
-@actor(max_retries=6, min_backoff=2_000, max_backoff=300_000, time_limit=30_000, subject=_notification)
+@actor(
+    "wechat.send_notification", queue="wechat", subject=Notification,
+    max_retries=6, min_backoff=2_000, max_backoff=300_000, time_limit=30_000,
+)
 def send_notification(job, notification_id):
     """Send one template message or subscribe notification (发送微信通知)."""
     notification = job.db.get(Notification, notification_id)

@@ -60,7 +60,7 @@ def _loggable_body(raw):
     try:
         text = json.dumps(redact(json.loads(raw)), ensure_ascii=False)
     except ValueError:
-        text = "<%d bytes, not JSON>" % len(raw)
+        text = f"<{len(raw)} bytes, not JSON>"
     return text[:_LOGGED_BODY_CHARS]
 
 

@@ -1,7 +1,7 @@
 """Our signed JSON contract for the systems whose vendor API we do not have yet.
 
-LE, MES, the canteen back office, the park committee platform and SMS speak it until their
-vendors' APIs arrive; only the adapter in this package changes then. See docs/contract.md.
+The systems without a public API speak it until their vendors' APIs arrive; only the adapter
+in this package changes then. See docs/contract.md.
 
 Signature: Base64(HMAC-SHA256(app_secret, string_to_sign)) where string_to_sign is
 ``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nSHA256_HEX(BODY)``.
@@ -14,17 +14,11 @@ import secrets
 import time
 from urllib.parse import urlsplit
 
+from portal.settings import SystemSettings
+
 from .base import HttpClient
 
 MAX_CLOCK_SKEW = 300
-
-SYSTEM_LABELS = {
-    "le": "LE物流系统",
-    "mes": "MES系统",
-    "canteen": "食堂管理后台",
-    "park": "园区管委会访客平台",
-    "sms": "短信平台",
-}
 
 
 def string_to_sign(method, path_qs, timestamp, nonce, body):
@@ -76,25 +70,29 @@ def verify(*, headers, method, path_qs, body, secret_for, nonce_seen, now=None):
 
 
 class ContractClient(HttpClient):
-    """Client of one contract system; writes carry an ``Idempotency-Key``."""
+    """Client of one contract system; writes carry an ``Idempotency-Key``.
 
-    def __init__(self, system, base_url, app_key, app_secret, **kwargs):
+    ``label`` names the system in the messages people read (同步失败 reasons, dead letters).
+    """
+
+    label = None
+
+    def __init__(self, system, base_url, app_key, app_secret, *, label=None, **kwargs):
         self.system = system
         super().__init__(base_url, **kwargs)
-        self.label = SYSTEM_LABELS.get(system, system)
+        self.label = label or type(self).label or system
         self.app_key = app_key
         self.app_secret = app_secret
 
     @classmethod
-    def from_settings(cls, settings, system):
-        prefix = f"portal.{system}_"
+    def from_settings(cls, settings, system, *, label=None):
+        own = SystemSettings.of(settings, system)
+        missing = [name for name in ("url", "app_key", "app_secret") if not getattr(own, name)]
+        if missing:
+            raise ValueError(f"settings portal.{system}_{{{','.join(missing)}}} are not set")
         return cls(
-            system,
-            settings[prefix + "url"],
-            settings[prefix + "app_key"],
-            settings[prefix + "app_secret"],
-            connect_timeout=settings.get(prefix + "connect_timeout", settings["portal.http_connect_timeout"]),
-            read_timeout=settings.get(prefix + "read_timeout", settings["portal.http_read_timeout"]),
+            system, own.url, own.app_key, own.app_secret, label=label,
+            connect_timeout=own.connect_timeout, read_timeout=own.read_timeout,
         )
 
     def sign(self, request):

@@ -9,57 +9,65 @@ def _iso(value):
 
 
 class LeClient(ContractClient):
-    def upsert_driver(self, driver, *, idempotency_key):
-        escort = None
-        if driver.escort_name:
-            escort = {
-                "name": driver.escort_name,
-                "id_card_no": driver.escort_id_card_no,
-                "qualification_no": driver.escort_qualification_no,
-                "qualification_expires_on": _iso(driver.escort_qualification_expires_on),
-            }
+    """LE's endpoints; every method takes plain values, never our records."""
+
+    label = "LE物流系统"
+
+    def upsert_driver(
+        self, *, driver_id, name, id_card_no, mobile, licence_no, qualification_no, qualification_expires_on, escort,
+        idempotency_key,
+    ):
+        """``escort``: None, or a dict of name, id_card_no, qualification_no, qualification_expires_on."""
+        if escort:
+            escort = {**escort, "qualification_expires_on": _iso(escort["qualification_expires_on"])}
         payload = {
-            "driver_id": driver.id, "name": driver.name, "id_card_no": driver.id_card_no, "mobile": driver.mobile,
-            "licence_no": driver.licence_no, "qualification_no": driver.qualification_no,
-            "qualification_expires_on": _iso(driver.qualification_expires_on), "escort": escort,
+            "driver_id": driver_id, "name": name, "id_card_no": id_card_no, "mobile": mobile, "licence_no": licence_no,
+            "qualification_no": qualification_no, "qualification_expires_on": _iso(qualification_expires_on),
+            "escort": escort or None,
         }
         return self.write("/v1/drivers", payload, idempotency_key=idempotency_key)["driver_code"]
 
-    def upsert_vehicle(self, vehicle, *, idempotency_key):
+    def upsert_vehicle(
+        self, *, vehicle_id, driver_id, plate_no, trailer_no, tank_capacity_kg, approved_products, transport_permit_no,
+        tank_inspection_expires_on, active, idempotency_key,
+    ):
         payload = {
-            "vehicle_id": vehicle.id, "driver_id": vehicle.driver_id, "plate_no": vehicle.plate_no,
-            "trailer_no": vehicle.trailer_no, "tank_capacity_kg": vehicle.tank_capacity_kg,
-            "approved_products": vehicle.approved_products, "transport_permit_no": vehicle.transport_permit_no,
-            "tank_inspection_expires_on": _iso(vehicle.tank_inspection_expires_on), "active": vehicle.active,
+            "vehicle_id": vehicle_id, "driver_id": driver_id, "plate_no": plate_no, "trailer_no": trailer_no,
+            "tank_capacity_kg": tank_capacity_kg, "approved_products": approved_products,
+            "transport_permit_no": transport_permit_no, "tank_inspection_expires_on": _iso(tank_inspection_expires_on),
+            "active": active,
         }
         return self.write("/v1/vehicles", payload, idempotency_key=idempotency_key)["vehicle_code"]
 
-    def report_entry(self, report, *, idempotency_key):
-        vehicle = report.vehicle
+    def report_entry(
+        self, *, report_id, driver_id, vehicle_id, plate_no, trailer_no, driver_name, expected_on, purpose, idempotency_key
+    ):
         payload = {
-            "report_id": report.id, "driver_id": report.driver_id, "vehicle_id": vehicle.id, "plate_no": vehicle.plate_no,
-            "trailer_no": vehicle.trailer_no, "driver_name": vehicle.driver.name, "expected_on": _iso(report.expected_on),
-            "purpose": report.purpose,
+            "report_id": report_id, "driver_id": driver_id, "vehicle_id": vehicle_id, "plate_no": plate_no,
+            "trailer_no": trailer_no, "driver_name": driver_name, "expected_on": _iso(expected_on), "purpose": purpose,
         }
         return self.write("/v1/entry-reports", payload, idempotency_key=idempotency_key)["report_no"]
 
-    def register_booking(self, booking):
+    def register_booking(
+        self, *, booking_id, kind, product_code, quantity_kg, driver_id, vehicle_id, plate_no, trailer_no,
+        planned_arrival_at, expires_at,
+    ):
+        """The gate card number of the booking."""
         payload = {
-            "booking_id": booking.id, "kind": booking.kind.value, "product_code": booking.product_code,
-            "quantity_kg": booking.quantity_kg, "driver_id": booking.driver_id, "vehicle_id": booking.vehicle_id,
-            "plate_no": booking.vehicle.plate_no, "trailer_no": booking.vehicle.trailer_no,
-            "planned_arrival_at": _iso(booking.planned_arrival_at), "expires_at": _iso(booking.expires_at),
+            "booking_id": booking_id, "kind": kind, "product_code": product_code, "quantity_kg": quantity_kg,
+            "driver_id": driver_id, "vehicle_id": vehicle_id, "plate_no": plate_no, "trailer_no": trailer_no,
+            "planned_arrival_at": _iso(planned_arrival_at), "expires_at": _iso(expires_at),
         }
         # One registration per booking, however many messages ask for it.
-        return self.write("/v1/bookings", payload, idempotency_key=f"booking-{booking.id}-register")["card_no"]
+        return self.write("/v1/bookings", payload, idempotency_key=f"booking-{booking_id}-register")["card_no"]
 
-    def cancel_booking(self, booking, reason):
-        self.write(f"/v1/bookings/{booking.id}/cancel", {"reason": reason, "note": booking.reason or ""},
-                   idempotency_key=f"booking-{booking.id}-cancel")
+    def cancel_booking(self, booking_id, *, reason, note):
+        payload = {"reason": reason, "note": note}
+        self.write(f"/v1/bookings/{booking_id}/cancel", payload, idempotency_key=f"booking-{booking_id}-cancel")
 
-    def sign_order(self, order):
-        payload = {"signed_quantity_kg": order.signed_quantity_kg, "note": order.signed_note or "", "signed_at": _iso(order.signed_at)}
-        self.write(f"/v1/outbound-orders/{order.order_no}/sign", payload, idempotency_key=f"signoff-{order.order_no}")
+    def sign_order(self, *, order_no, signed_quantity_kg, note, signed_at):
+        payload = {"signed_quantity_kg": signed_quantity_kg, "note": note, "signed_at": _iso(signed_at)}
+        self.write(f"/v1/outbound-orders/{order_no}/sign", payload, idempotency_key=f"signoff-{order_no}")
 
     def outbound_orders(self, driver_id):
         return self.read("/v1/outbound-orders", {"driver_id": driver_id})["orders"]

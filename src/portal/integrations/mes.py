@@ -6,6 +6,8 @@ from .contract import ContractClient
 
 
 class MesClient(ContractClient):
+    label = "MES系统"
+
     def stock_kg(self, product_code):
         """The product's stock summed over every tank area holding it."""
         items = self.read("/v1/stock", {"product_code": product_code})["items"]

@@ -21,6 +21,8 @@ import requests
 from wechatpy import WeChatClient, WeChatOAuth
 from wechatpy.exceptions import WeChatClientException, WeChatOAuthException
 
+from portal.settings import CoreSettings
+
 from .base import InstrumentedSession, PermanentError, TransientError
 
 #: errcodes that say the access token is no longer valid.
@@ -167,15 +169,13 @@ class WeChatPlatform:
 
     @classmethod
     def from_settings(cls, settings, cache):
+        core = CoreSettings.from_settings(settings)
         return cls(
-            oa_appid=settings["portal.wechat_appid"],
-            oa_secret=settings["portal.wechat_secret"],
-            mp_appid=settings["portal.wechat_mp_appid"],
-            mp_secret=settings["portal.wechat_mp_secret"],
-            api_url=settings["portal.wechat_api_url"],
-            open_url=settings["portal.wechat_open_url"],
+            **core.wechat_apps(),
+            api_url=core.wechat_api_url,
+            open_url=core.wechat_open_url,
             cache=cache,
-            timeout=(float(settings["portal.http_connect_timeout"]), float(settings["portal.http_read_timeout"])),
+            timeout=(core.http_connect_timeout, core.http_read_timeout),
         )
 
     # -- logging in (inside the request: the user is waiting) ----------------------------

@@ -1,23 +1,12 @@
-"""The models of every domain; importing this package registers them all on ``Base.metadata``."""
+"""The models, one module per subject (the core's and one per area); importing this package
+imports every module in it, so that ``Base.metadata`` holds every table (Alembic, tests)."""
 
-from .admin import AREAS, AdminSession, AdminUser, AuditEntry, LoginAttempt  # noqa: F401
-from .identity import ApiToken, UserStatus, WeChatUser  # noqa: F401
-from .logistics import (  # noqa: F401
-    Booking,
-    BookingEvent,
-    BookingKind,
-    BookingStatus,
-    Driver,
-    EntryReport,
-    Lane,
-    LeEvent,
-    OutboundOrder,
-    Product,
-    StockCheck,
-    Vehicle,
-)
-from .meta import Base  # noqa: F401
-from .ops import ConnectivityCheck, DeadLetter, DeadLetterStatus, PeriodicJob  # noqa: F401
-from .outbox import OutboxMessage  # noqa: F401
-from .sync import SyncState, Synced  # noqa: F401
-from .wechat import Notification, NotificationKind, OfficialAccountMenu  # noqa: F401
+import importlib
+import pkgutil
+
+from .meta import Base
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["Base"]

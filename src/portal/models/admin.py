@@ -5,15 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .meta import BigId, Base, UTCDateTime, utcnow
-
-#: Areas an admin may be granted; "super" implies all of them.
-AREAS = {
-    "super": "超级管理员",
-    "logistics": "智慧物流",
-    "visitors": "访客预约",
-    "canteen": "餐卡消费",
-}
+from .meta import Base, BigId, UTCDateTime, utcnow
 
 
 class AdminUser(Base):
@@ -23,6 +15,7 @@ class AdminUser(Base):
     username: Mapped[str] = mapped_column(String(32), unique=True)
     display_name: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(200))
+    #: Areas this admin manages ("super", or names of the catalogue's areas).
     areas: Mapped[list] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -31,11 +24,8 @@ class AdminUser(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def may(self, area):
+        """"super" implies every area."""
         return "super" in self.areas or area in self.areas
-
-    @property
-    def area_labels(self):
-        return [AREAS[a] for a in AREAS if a in self.areas]
 
 
 class AdminSession(Base):

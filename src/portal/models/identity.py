@@ -1,20 +1,16 @@
 """WeChat users and the API tokens we issue them (微信用户与登录凭证)."""
 
-import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, FetchedValue, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, FetchedValue, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .meta import BigId, Base, UTCDateTime, utcnow
+from .meta import Base, BigId, LabelledEnum, UTCDateTime, status_column, utcnow
 
 
-class UserStatus(enum.Enum):
-    active = "active"
-    disabled = "disabled"
-
-
-USER_STATUS_LABELS = {UserStatus.active: "正常", UserStatus.disabled: "已停用"}
+class UserStatus(LabelledEnum):
+    active = "active", "正常"
+    disabled = "disabled", "已停用"
 
 
 class WeChatUser(Base):
@@ -32,7 +28,7 @@ class WeChatUser(Base):
     unionid: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: The name the user gave us; WeChat no longer hands out real nicknames.
     display_name: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[UserStatus] = mapped_column(Enum(UserStatus, native_enum=False, length=16), default=UserStatus.active)
+    status: Mapped[UserStatus] = mapped_column(status_column(UserStatus), default=UserStatus.active)
     #: 内部工作人员: may approve visitor reservations.
     is_staff: Mapped[bool] = mapped_column(default=False)
     first_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -45,10 +41,6 @@ class WeChatUser(Base):
     @property
     def is_active(self):
         return self.status is UserStatus.active
-
-    @property
-    def status_label(self):
-        return USER_STATUS_LABELS[self.status]
 
     @property
     def openid_masked(self):

@@ -3,14 +3,13 @@
 Quantities are integer kilograms everywhere; pages show tonnes.
 """
 
-import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, attribute_keyed_dict, mapped_column, relationship
 
 from .identity import WeChatUser
-from .meta import BigId, Base, UTCDateTime, utcnow
+from .meta import Base, BigId, LabelledEnum, UTCDateTime, status_column, utcnow
 from .sync import Synced
 
 
@@ -91,38 +90,40 @@ class EntryReport(Synced, Base):
     vehicle: Mapped[Vehicle] = relationship()
 
 
-class BookingKind(enum.Enum):
-    pickup = "pickup"  # 提货
-    delivery = "delivery"  # 送货
+class BookingKind(LabelledEnum):
+    pickup = "pickup", "提货"
+    delivery = "delivery", "送货"
 
 
-class BookingStatus(enum.Enum):
-    checking = "checking"  # 核对库存中
-    registered = "registered"  # 已登记 (stock reserved for a pickup)
-    rejected = "rejected"
-    entered = "entered"
-    loading = "loading"
-    loaded = "loaded"
-    completed = "completed"  # exited the plant
-    cancelled = "cancelled"
-    expired = "expired"  # 退卡: not entered within the reservation window
+class BookingStatus(LabelledEnum):
+    checking = "checking", "核对库存中"
+    #: Stock reserved for a pickup; LE hands out a gate card.
+    registered = "registered", "已登记"
+    rejected = "rejected", "登记被拒"
+    entered = "entered", "已入厂"
+    loading = "loading", "装车中"
+    loaded = "loaded", "已装车"
+    #: The truck left the plant.
+    completed = "completed", "已出厂"
+    cancelled = "cancelled", "已取消"
+    #: 退卡: not entered within the reservation window.
+    expired = "expired", "已退卡"
 
 
-BOOKING_STATUS_LABELS = {
-    BookingStatus.checking: "核对库存中",
-    BookingStatus.registered: "已登记",
-    BookingStatus.rejected: "登记被拒",
-    BookingStatus.entered: "已入厂",
-    BookingStatus.loading: "装车中",
-    BookingStatus.loaded: "已装车",
-    BookingStatus.completed: "已出厂",
-    BookingStatus.cancelled: "已取消",
-    BookingStatus.expired: "已退卡",
-}
+class LeState(LabelledEnum):
+    """What LE has been told about a booking."""
+
+    none = "none", "未推送"
+    registered = "registered", "已登记"
+    cancelled = "cancelled", "已退卡"
+
+
 #: Statuses that hold stock for a pickup booking.
 RESERVING = (BookingStatus.registered, BookingStatus.entered, BookingStatus.loading)
-#: The forward order of a visit; LE events never move a booking backwards along it.
-VISIT_ORDER = [BookingStatus.registered, BookingStatus.entered, BookingStatus.loading, BookingStatus.loaded, BookingStatus.completed]
+#: The forward order of a visit; its status is the furthest step LE's facts reach (services/logistics/visits.py).
+VISIT_ORDER = [
+    BookingStatus.registered, BookingStatus.entered, BookingStatus.loading, BookingStatus.loaded, BookingStatus.completed,
+]
 
 
 class Booking(Synced, Base):
@@ -135,23 +136,25 @@ class Booking(Synced, Base):
         Index("ix_bookings_status_id", "status", "id"),
         # The reservation sum per product, and the expiry sweep.
         Index("ix_bookings_product_code_status", "product_code", "status"),
-        Index("ix_bookings_expires_at", "expires_at", postgresql_where=text("status = 'registered'"), sqlite_where=text("status = 'registered'")),
+        Index(
+            "ix_bookings_expires_at", "expires_at",
+            postgresql_where=text("status = 'registered'"), sqlite_where=text("status = 'registered'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id", ondelete="CASCADE"))
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
     product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
-    kind: Mapped[BookingKind] = mapped_column(Enum(BookingKind, native_enum=False, length=16))
+    kind: Mapped[BookingKind] = mapped_column(status_column(BookingKind))
     quantity_kg: Mapped[int] = mapped_column(Integer)
     planned_arrival_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[BookingStatus] = mapped_column(Enum(BookingStatus, native_enum=False, length=16))
+    status: Mapped[BookingStatus] = mapped_column(status_column(BookingStatus))
     #: Why it was rejected, cancelled or expired, in Chinese.
     reason: Mapped[str | None] = mapped_column(Text)
     reserved_kg: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: What LE has been told: none / registered / cancelled.
-    le_state: Mapped[str] = mapped_column(String(16), default="none")
+    le_state: Mapped[LeState] = mapped_column(status_column(LeState), default=LeState.none)
     actual_quantity_kg: Mapped[int | None] = mapped_column(Integer)
     lane_code: Mapped[str | None] = mapped_column(String(16))
     queue_position: Mapped[int | None] = mapped_column(Integer)
@@ -164,16 +167,15 @@ class Booking(Synced, Base):
     driver: Mapped[Driver] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
     product: Mapped[Product] = relationship()
-    events: Mapped[list["BookingEvent"]] = relationship(order_by="BookingEvent.id", back_populates="booking")
+    #: The timeline, in the order things happened.
+    events: Mapped[list["BookingEvent"]] = relationship(
+        order_by=lambda: (BookingEvent.at, BookingEvent.id), back_populates="booking"
+    )
     stock_checks: Mapped[list["StockCheck"]] = relationship(order_by="StockCheck.id", back_populates="booking")
-
-    @property
-    def status_label(self):
-        return BOOKING_STATUS_LABELS[self.status]
-
-    @property
-    def kind_label(self):
-        return "提货" if self.kind is BookingKind.pickup else "送货"
+    #: What LE reported of the visit, one fact per kind; the visit's columns above are derived from them.
+    facts: Mapped[dict[str, "VisitFact"]] = relationship(
+        collection_class=attribute_keyed_dict("kind"), cascade="all, delete-orphan", back_populates="booking"
+    )
 
 
 class BookingEvent(Base):
@@ -183,12 +185,45 @@ class BookingEvent(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    #: When it happened: our own time for our steps, LE's ``occurred_at`` for what LE reports.
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When LE's report of it reached us (for operators); null for our own steps.
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict | None] = mapped_column(JSON)
 
     booking: Mapped[Booking] = relationship(back_populates="events")
+
+
+class VisitFactKind(LabelledEnum):
+    """The kinds of fact LE reports of a truck's visit (到厂作业)."""
+
+    entered = "entered", "入厂"
+    called = "called", "叫号"
+    lane = "lane", "装车道"
+    loading = "loading", "开始装车"
+    loaded = "loaded", "装车完成"
+    quantity = "quantity", "实装数量"
+    order = "order", "出库单"
+    exited = "exited", "出厂"
+
+
+class VisitFact(Base):
+    """One fact of a booking's visit as LE last reported it: the report that occurred last wins
+    (``occurred_at``, then ``event_id``), whatever order the reports arrive in."""
+
+    __tablename__ = "visit_facts"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[VisitFactKind] = mapped_column(status_column(VisitFactKind), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The event that reported it (or ``le-lanes`` / ``le-documents`` for LE's lists, ``migrated`` for older data).
+    event_id: Mapped[str] = mapped_column(String(64))
+    #: The lane code, the kilograms or the order number; null for a fact that is only a moment.
+    value: Mapped[str | int | None] = mapped_column(JSON(none_as_null=True))
+
+    booking: Mapped[Booking] = relationship(back_populates="facts")
 
 
 class StockCheck(Synced, Base):
@@ -207,6 +242,15 @@ class StockCheck(Synced, Base):
     booking: Mapped[Booking] = relationship(back_populates="stock_checks")
 
 
+class OrderStatus(LabelledEnum):
+    #: LE made the order but has not said what was shipped: nothing to sign yet.
+    created = "created", "待发货"
+    #: The shipped quantity is known (the order's or its booking's weighing): the driver may sign.
+    shipped = "shipped", "已发货"
+    #: The driver's 到货签收.
+    signed = "signed", "已签收"
+
+
 class OutboundOrder(Synced, Base):
     """销售出库单 / 提货单 as LE reports it; the Synced state follows the sign-off push."""
 
@@ -220,17 +264,22 @@ class OutboundOrder(Synced, Base):
     product_code: Mapped[str] = mapped_column(String(32))
     planned_quantity_kg: Mapped[int] = mapped_column(Integer)
     actual_quantity_kg: Mapped[int | None] = mapped_column(Integer)
-    #: created → shipped (LE) → signed (the driver's sign-off)
-    status: Mapped[str] = mapped_column(String(16))
+    #: created (no quantity yet) → shipped (a quantity) → signed (the driver's sign-off)
+    status: Mapped[OrderStatus] = mapped_column(status_column(OrderStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_quantity_kg: Mapped[int | None] = mapped_column(Integer)
     signed_note: Mapped[str | None] = mapped_column(String(200))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    @property
-    def status_label(self):
-        return {"created": "已开单", "shipped": "已发货", "signed": "已签收"}.get(self.status, self.status)
+
+class LaneStatus(LabelledEnum):
+    """A lane's status as LE reports it; LE may report others, shown as they come."""
+
+    idle = "idle", "空闲"
+    loading = "loading", "装车中"
+    maintenance = "maintenance", "检修"
+    closed = "closed", "关闭"
 
 
 class Lane(Base):
@@ -240,24 +289,57 @@ class Lane(Base):
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(32))
+    #: Text rather than a LaneStatus: a status LE adds is kept, not refused.
     status: Mapped[str] = mapped_column(String(16))
     loading_count: Mapped[int] = mapped_column(Integer, default=0)
     waiting_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The waiting trucks as LE last listed them: ``[{"booking_id", "position", "called"}]``.
+    queue: Mapped[list | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
     def status_label(self):
-        return {"idle": "空闲", "loading": "装车中", "maintenance": "检修", "closed": "关闭"}.get(self.status, self.status)
+        return LaneStatus.label_of(self.status)
+
+
+class LeEventResult(LabelledEnum):
+    """What became of an event LE sent."""
+
+    #: Being applied (never committed as such).
+    received = "received", "处理中"
+    applied = "applied", "已处理"
+    #: The event id was seen before (the answer only; a repeat is not recorded).
+    duplicate = "duplicate", "重复"
+    #: Understood, but older than what it would change, or about a booking that ended or is unknown.
+    ignored = "ignored", "未处理"
+    #: Refused: it would give a document to another booking or driver (answered 409 ORDER_CONFLICT).
+    conflict = "conflict", "冲突"
+
+
+#: LE's event types, as operators read them.
+LE_EVENT_TYPES = {
+    "truck.entered": "车辆入厂", "queue.called": "叫号", "loading.started": "开始装车", "truck.loaded": "装车完成",
+    "outbound_order.created": "开具出库单", "truck.exited": "车辆出厂", "lane.changed": "装车道变化",
+}
 
 
 class LeEvent(Base):
     """Every event LE sent us, once: the event id is the deduplication key."""
 
     __tablename__ = "le_events"
+    __table_args__ = (Index("ix_le_events_result_received_at", "result", "received_at"),)
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     data: Mapped[dict] = mapped_column(JSON)
-    result: Mapped[str] = mapped_column(String(16))
+    #: The booking the event names, if any (not a foreign key: LE may name one we do not know).
+    booking_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    result: Mapped[LeEventResult] = mapped_column(status_column(LeEventResult))
+    #: Why it was ignored or refused, for operators.
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def type_label(self):
+        return LE_EVENT_TYPES.get(self.type, self.type)

@@ -1,8 +1,10 @@
-"""Declarative base, the constraint naming convention and the column types every model shares."""
+"""Declarative base, the constraint naming convention, and the column types and status enum
+every model shares."""
 
-from datetime import datetime, timezone
+import enum
+from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -18,7 +20,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -35,14 +37,42 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; portal stores only timezone-aware times")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class LabelledEnum(enum.StrEnum):
+    """A status: stored as its value, shown as its Chinese label.
+
+    Members are declared ``registered = "registered", "已登记"``; each is the string of its value
+    (``BookingStatus.registered == "registered"``) and has a ``label``.
+    """
+
+    def __new__(cls, value, label):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def label_of(cls, value):
+        """The label of ``value``, or ``value`` itself when it is none of ours (another system may
+        report values we do not know yet)."""
+        try:
+            return cls(value).label
+        except ValueError:
+            return value
+
+
+def status_column(kind):
+    """The column type of a LabelledEnum: its values in a VARCHAR(16), no database enum type."""
+    return Enum(kind, native_enum=False, length=16)
 
 
 class Base(DeclarativeBase):

@@ -1,26 +1,18 @@
 """Operations records: dead letters, periodic job runs, connectivity checks."""
 
-import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import BigId, Base, UTCDateTime, utcnow
+from .meta import Base, BigId, LabelledEnum, UTCDateTime, status_column, utcnow
 from .sync import Synced
 
 
-class DeadLetterStatus(enum.Enum):
-    open = "open"
-    retried = "retried"
-    discarded = "discarded"
-
-
-DEAD_LETTER_STATUS_LABELS = {
-    DeadLetterStatus.open: "待处理",
-    DeadLetterStatus.retried: "已重试",
-    DeadLetterStatus.discarded: "已丢弃",
-}
+class DeadLetterStatus(LabelledEnum):
+    open = "open", "待处理"
+    retried = "retried", "已重试"
+    discarded = "discarded", "已丢弃"
 
 
 class DeadLetter(Base):
@@ -44,17 +36,9 @@ class DeadLetter(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[DeadLetterStatus] = mapped_column(
-        Enum(DeadLetterStatus, native_enum=False, length=16),
-        default=DeadLetterStatus.open,
-        index=True,
-    )
+    status: Mapped[DeadLetterStatus] = mapped_column(status_column(DeadLetterStatus), default=DeadLetterStatus.open, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
-
-    @property
-    def status_label(self):
-        return DEAD_LETTER_STATUS_LABELS[self.status]
 
 
 class PeriodicJob(Base):

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import BigId, Base, UTCDateTime, utcnow
+from .meta import Base, BigId, UTCDateTime, utcnow
 
 
 class OutboxMessage(Base):

@@ -1,25 +1,17 @@
 """The sync state every business record pushed to another system carries."""
 
-import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import UTCDateTime, utcnow
+from .meta import LabelledEnum, UTCDateTime, status_column, utcnow
 
 
-class SyncState(enum.Enum):
-    pending = "pending"
-    synced = "synced"
-    failed = "failed"
-
-
-SYNC_STATE_LABELS = {
-    SyncState.pending: "同步中",
-    SyncState.synced: "已同步",
-    SyncState.failed: "同步失败",
-}
+class SyncState(LabelledEnum):
+    pending = "pending", "同步中"
+    synced = "synced", "已同步"
+    failed = "failed", "同步失败"
 
 
 class Synced:
@@ -29,9 +21,7 @@ class Synced:
     attempt and, when the message is dead-lettered, marks it failed with the reason.
     """
 
-    sync_state: Mapped[SyncState] = mapped_column(
-        Enum(SyncState, native_enum=False, length=16), default=SyncState.pending
-    )
+    sync_state: Mapped[SyncState] = mapped_column(status_column(SyncState), default=SyncState.pending)
     sync_error: Mapped[str | None] = mapped_column(Text)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_ref: Mapped[str | None] = mapped_column(String(128))
@@ -55,7 +45,3 @@ class Synced:
     def mark_failed(self, reason):
         self.sync_state = SyncState.failed
         self.sync_error = reason
-
-    @property
-    def sync_label(self):
-        return SYNC_STATE_LABELS[self.sync_state]

@@ -1,13 +1,12 @@
 """What we push to the WeChat platform: the Official Account menu and notifications."""
 
-import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .identity import WeChatUser
-from .meta import BigId, Base, UTCDateTime, utcnow
+from .meta import Base, BigId, LabelledEnum, UTCDateTime, status_column, utcnow
 from .sync import Synced
 
 
@@ -34,9 +33,9 @@ class OfficialAccountMenu(Synced, Base):
         return {"pending": "发布中", "synced": "已发布", "failed": "发布失败"}[self.sync_state.value]
 
 
-class NotificationKind(enum.Enum):
-    template = "template"  # 模板消息
-    subscribe = "subscribe"  # 订阅通知
+class NotificationKind(LabelledEnum):
+    template = "template", "模板消息"
+    subscribe = "subscribe", "订阅通知"
 
 
 class Notification(Synced, Base):
@@ -46,7 +45,7 @@ class Notification(Synced, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("wechat_users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[NotificationKind] = mapped_column(Enum(NotificationKind, native_enum=False, length=16))
+    kind: Mapped[NotificationKind] = mapped_column(status_column(NotificationKind))
     template_id: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSON)
     #: H5 page (template message) or mini-program page to open from the message.

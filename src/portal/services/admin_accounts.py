@@ -2,14 +2,17 @@
 
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
 
-from portal.models.admin import AREAS, AdminSession, AdminUser, LoginAttempt
+from portal.models.admin import AdminSession, AdminUser, LoginAttempt
 from portal.models.meta import utcnow
+from portal.refusal import Refusal
 from portal.security import token_hash
 
 from . import audit
@@ -26,34 +29,33 @@ USERNAME = re.compile(r"^[a-z0-9_.-]{3,32}$")
 MIN_PASSWORD = 10
 
 
-class AdminError(ValueError):
-    """A refusal with a Chinese message; ``field`` names the form field at fault, if any."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+def _invalid(field: str, message: str) -> Refusal:
+    return Refusal("invalid", message, {field: message})
 
 
-def validate_password(password):
+def validate_password(password: str | None) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise AdminError(f"密码至少 {MIN_PASSWORD} 位", "password")
+        raise _invalid("password", f"密码至少 {MIN_PASSWORD} 位")
     if password.isdigit() or password.isalpha():
-        raise AdminError("密码须同时包含字母和数字或符号", "password")
+        raise _invalid("password", "密码须同时包含字母和数字或符号")
 
 
-def create_admin(db, *, username, display_name, password, areas, by=None, ip=None):
+def create_admin(
+    db: Session, *, username: str, display_name: str, password: str, areas: list[str], known_areas: Iterable[str],
+    by: AdminUser | None = None, ip: str | None = None,
+) -> AdminUser:
+    """A new admin managing ``areas``, each one of ``known_areas`` (the catalogue's admin areas)."""
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
-        raise AdminError("用户名须为 3–32 位小写字母、数字或 _ . -", "username")
+        raise _invalid("username", "用户名须为 3–32 位小写字母、数字或 _ . -")
     if db.scalar(select(AdminUser).where(AdminUser.username == username)):
-        raise AdminError("该用户名已存在", "username")
+        raise _invalid("username", "该用户名已存在")
     display_name = (display_name or "").strip() or username
     if len(display_name) > 32:
-        raise AdminError("姓名不能超过 32 个字", "display_name")
-    unknown = set(areas) - set(AREAS)
+        raise _invalid("display_name", "姓名不能超过 32 个字")
+    unknown = set(areas) - set(known_areas)
     if unknown or not areas:
-        raise AdminError("请至少选择一个有效的管理范围", "areas")
+        raise _invalid("areas", "请至少选择一个有效的管理范围")
     validate_password(password)
     admin = AdminUser(
         username=username, display_name=display_name, password_hash=_hasher.hash(password), areas=sorted(set(areas))
@@ -67,12 +69,15 @@ def create_admin(db, *, username, display_name, password, areas, by=None, ip=Non
     return admin
 
 
-def update_admin(db, admin, *, by, areas=None, is_active=None, password=None, ip=None):
+def update_admin(
+    db: Session, admin: AdminUser, *, by: AdminUser, known_areas: Iterable[str], areas: list[str] | None = None,
+    is_active: bool | None = None, password: str | None = None, ip: str | None = None,
+) -> AdminUser:
     # Validate everything first: a refused change leaves the account untouched.
-    if areas is not None and (set(areas) - set(AREAS) or not areas):
-        raise AdminError("请至少选择一个有效的管理范围", "areas")
+    if areas is not None and (set(areas) - set(known_areas) or not areas):
+        raise _invalid("areas", "请至少选择一个有效的管理范围")
     if is_active is False and admin.id == by.id:
-        raise AdminError("不能停用自己的账号", "is_active")
+        raise _invalid("is_active", "不能停用自己的账号")
     if password:
         validate_password(password)
     before = {"areas": list(admin.areas), "is_active": admin.is_active}
@@ -94,8 +99,8 @@ def update_admin(db, admin, *, by, areas=None, is_active=None, password=None, ip
     return admin
 
 
-def authenticate(db, username, password, *, ip):
-    """The admin for these credentials, or AdminError with a message safe to show."""
+def authenticate(db: Session, username: str, password: str, *, ip: str) -> AdminUser:
+    """The admin for these credentials, or a Refusal with a message safe to show."""
     now = utcnow()
     username = (username or "").strip().lower()
     recent_failures = db.scalar(
@@ -104,12 +109,12 @@ def authenticate(db, username, password, *, ip):
         .where(LoginAttempt.ip == ip, LoginAttempt.succeeded.is_(False), LoginAttempt.at > now - ADDRESS_WINDOW)
     )
     if recent_failures >= ADDRESS_LIMIT:
-        raise AdminError("登录失败次数过多，请 15 分钟后再试")
+        raise Refusal("address_locked", "登录失败次数过多，请 15 分钟后再试")
     admin = db.scalar(select(AdminUser).where(AdminUser.username == username).with_for_update())
     if admin is not None and admin.locked_until and admin.locked_until > now:
         db.add(LoginAttempt(username=username, ip=ip, succeeded=False))
         minutes = int((admin.locked_until - now).total_seconds() // 60) + 1
-        raise AdminError(f"账号已被临时锁定，请 {minutes} 分钟后再试")
+        raise Refusal("account_locked", f"账号已被临时锁定，请 {minutes} 分钟后再试")
     valid = False
     if admin is not None:
         try:
@@ -125,9 +130,9 @@ def authenticate(db, username, password, *, ip):
             if admin.failed_logins >= LOCK_AFTER:
                 admin.locked_until = now + LOCK_FOR
                 admin.failed_logins = 0
-        raise AdminError("用户名或密码错误")
+        raise Refusal("bad_credentials", "用户名或密码错误")
     if not admin.is_active:
-        raise AdminError("该账号已停用，请联系超级管理员")
+        raise Refusal("account_disabled", "该账号已停用，请联系超级管理员")
     admin.failed_logins = 0
     admin.locked_until = None
     admin.last_login_at = now
@@ -136,7 +141,11 @@ def authenticate(db, username, password, *, ip):
     return admin
 
 
-def start_session(db, admin, *, ip, user_agent):
+def account_list() -> Select:
+    return select(AdminUser).order_by(AdminUser.username)
+
+
+def start_session(db: Session, admin: AdminUser, *, ip: str, user_agent: str | None) -> str:
     """A new session (a new id at every login); returns the cookie's token."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -149,11 +158,11 @@ def start_session(db, admin, *, ip, user_agent):
     return token
 
 
-def end_session(db, session):
+def end_session(db: Session, session: AdminSession) -> None:
     session.revoked_at = utcnow()
 
 
-def end_all_sessions(db, admin):
+def end_all_sessions(db: Session, admin: AdminUser) -> None:
     db.execute(
         update(AdminSession)
         .where(AdminSession.admin_id == admin.id, AdminSession.revoked_at.is_(None))

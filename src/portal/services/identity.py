@@ -3,27 +3,21 @@
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
 
 from portal.integrations.base import IntegrationError, PermanentError
+from portal.integrations.wechat import WeChatPlatform
+from portal.models.admin import AdminUser
 from portal.models.identity import ApiToken, UserStatus, WeChatUser
 from portal.models.meta import utcnow
+from portal.refusal import Refusal
 from portal.security import token_hash
 
 from . import audit
 
 TOKEN_LIFETIME = timedelta(days=7)
 DISPLAY_NAME_MAX = 32
-
-
-class LoginError(Exception):
-    """Login refused; ``status`` is the HTTP status to answer, ``message`` is Chinese."""
-
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 #: WeChat errcodes the user can fix by starting over, with what to tell them.
@@ -34,14 +28,14 @@ _CODE_PROBLEMS = {
 }
 
 
-def _wechat_failure(exc):
+def _wechat_failure(exc: IntegrationError) -> Refusal:
     if isinstance(exc, PermanentError) and exc.code in _CODE_PROBLEMS:
         code, message = _CODE_PROBLEMS[exc.code]
-        return LoginError(code, message, 400 if exc.code != 40226 else 403)
-    return LoginError("wechat_unavailable", "微信登录暂时不可用，请稍后再试", 503)
+        return Refusal(code, message, status=400 if exc.code != 40226 else 403)
+    return Refusal("wechat_unavailable", "微信登录暂时不可用，请稍后再试", status=503)
 
 
-def _find_or_create(db, *, openid_field, openid, unionid):
+def _find_or_create(db: Session, *, openid_field: str, openid: str, unionid: str | None) -> WeChatUser:
     column = getattr(WeChatUser, openid_field)
     match = [column == openid] + ([WeChatUser.unionid == unionid] if unionid else [])
     user = db.scalars(select(WeChatUser).where(or_(*match)).with_for_update()).first()
@@ -54,14 +48,14 @@ def _find_or_create(db, *, openid_field, openid, unionid):
         user.unionid = unionid
     if not user.is_active:
         db.flush()
-        raise LoginError("account_disabled", "您的账号已被停用，如有疑问请联系管理员", 403)
+        raise Refusal("account_disabled", "您的账号已被停用，如有疑问请联系管理员", status=403)
     user.last_login_at = now
     user.login_count += 1
     db.flush()
     return user
 
 
-def issue_token(db, user, channel, session_key=None):
+def issue_token(db: Session, user: WeChatUser, channel: str, session_key: str | None = None) -> tuple[str, ApiToken]:
     """A new opaque token for ``user``; only its hash is stored. Returns (plaintext, record)."""
     token = secrets.token_urlsafe(32)
     record = ApiToken(
@@ -73,24 +67,24 @@ def issue_token(db, user, channel, session_key=None):
     return token, record
 
 
-def login_with_oauth(db, platform, code):
+def login_with_oauth(db: Session, platform: WeChatPlatform, code: str | None) -> tuple[WeChatUser, str, ApiToken]:
     """Official Account web authorization: code → user and a new token."""
     if not code:
-        raise LoginError("code_missing", "缺少授权码，请从公众号菜单重新进入")
+        raise Refusal("code_missing", "缺少授权码，请从公众号菜单重新进入")
     try:
         result = platform.exchange_oauth_code(code)
     except IntegrationError as exc:
         raise _wechat_failure(exc) from exc
     if str(result.get("is_snapshotuser", 0)) == "1":
-        raise LoginError("snapshot_user", "请在微信中打开页面并点击“使用完整服务”后登录", 403)
+        raise Refusal("snapshot_user", "请在微信中打开页面并点击“使用完整服务”后登录", status=403)
     user = _find_or_create(db, openid_field="oa_openid", openid=result["openid"], unionid=result.get("unionid"))
     return (user, *issue_token(db, user, "oauth"))
 
 
-def login_with_miniprogram(db, platform, js_code):
+def login_with_miniprogram(db: Session, platform: WeChatPlatform, js_code: str | None) -> tuple[WeChatUser, str, ApiToken]:
     """Mini-program login: wx.login() code → user and a new token; session_key stays here."""
     if not js_code:
-        raise LoginError("code_missing", "缺少登录凭证 code")
+        raise Refusal("code_missing", "缺少登录凭证 code")
     try:
         result = platform.code_to_session(js_code)
     except IntegrationError as exc:
@@ -99,20 +93,19 @@ def login_with_miniprogram(db, platform, js_code):
     return (user, *issue_token(db, user, "miniprogram", session_key=result.get("session_key")))
 
 
-def revoke_token(db, token_id):
+def revoke_token(db: Session, token_id: int) -> None:
     db.get(ApiToken, token_id).revoked_at = utcnow()
 
 
-def set_display_name(user, name):
+def set_display_name(user: WeChatUser, name: str | None) -> None:
     name = (name or "").strip()
-    if not name:
-        raise LoginError("invalid", "请填写称呼")
-    if len(name) > DISPLAY_NAME_MAX:
-        raise LoginError("invalid", f"称呼不能超过 {DISPLAY_NAME_MAX} 个字")
+    problem = "请填写称呼" if not name else f"称呼不能超过 {DISPLAY_NAME_MAX} 个字" if len(name) > DISPLAY_NAME_MAX else None
+    if problem:
+        raise Refusal("invalid", problem, {"display_name": problem})
     user.display_name = name
 
 
-def roles(user):
+def roles(user: WeChatUser) -> list[str]:
     """What the mini-program builds its menu from; later domains add driver / employee."""
     return ["visitor"] + (["staff"] if user.is_staff else [])
 
@@ -120,11 +113,31 @@ def roles(user):
 # -- admin actions on WeChat users (公众号用户管理) -----------------------------------------
 
 
-def _snapshot(user):
+def user_list(*, search: str | None = None, status: UserStatus | None = None, staff: bool | None = None) -> Select:
+    """Every WeChat user who logged in, most recent first: by name or an exact openid / unionid."""
+    query = select(WeChatUser).order_by(WeChatUser.last_login_at.desc(), WeChatUser.id.desc())
+    if search:
+        like = f"%{search}%"
+        query = query.where(
+            or_(
+                WeChatUser.display_name.ilike(like), WeChatUser.oa_openid == search, WeChatUser.mp_openid == search,
+                WeChatUser.unionid == search,
+            )
+        )
+    if status is not None:
+        query = query.where(WeChatUser.status == status)
+    if staff is not None:
+        query = query.where(WeChatUser.is_staff.is_(staff))
+    return query
+
+
+def _snapshot(user: WeChatUser) -> dict:
     return {"status": user.status.value, "is_staff": user.is_staff}
 
 
-def _change(db, user, admin, action, summary, ip, note=None, **changes):
+def _change(
+    db: Session, user: WeChatUser, admin: AdminUser, action: str, summary: str, ip: str | None, note: str | None = None, **changes
+) -> bool:
     before = _snapshot(user)
     for name, value in changes.items():
         setattr(user, name, value)
@@ -138,17 +151,17 @@ def _change(db, user, admin, action, summary, ip, note=None, **changes):
     return True
 
 
-def disable_user(db, user, admin, *, ip=None, note=None):
+def disable_user(db: Session, user: WeChatUser, admin: AdminUser, *, ip: str | None = None, note: str | None = None) -> bool:
     return _change(db, user, admin, "wechat_user.disable", "停用用户", ip, note, status=UserStatus.disabled)
 
 
-def enable_user(db, user, admin, *, ip=None, note=None):
+def enable_user(db: Session, user: WeChatUser, admin: AdminUser, *, ip: str | None = None, note: str | None = None) -> bool:
     return _change(db, user, admin, "wechat_user.enable", "启用用户", ip, note, status=UserStatus.active)
 
 
-def grant_staff(db, user, admin, *, ip=None, note=None):
+def grant_staff(db: Session, user: WeChatUser, admin: AdminUser, *, ip: str | None = None, note: str | None = None) -> bool:
     return _change(db, user, admin, "wechat_user.grant_staff", "授予内部工作人员权限", ip, note, is_staff=True)
 
 
-def revoke_staff(db, user, admin, *, ip=None, note=None):
+def revoke_staff(db: Session, user: WeChatUser, admin: AdminUser, *, ip: str | None = None, note: str | None = None) -> bool:
     return _change(db, user, admin, "wechat_user.revoke_staff", "撤销内部工作人员权限", ip, note, is_staff=False)

@@ -1,52 +1,88 @@
-"""Operations: connectivity checks and dead-letter handling (运维)."""
+"""Operations: connectivity checks, dead letters, the outbox and notifications (运维)."""
 
-from sqlalchemy import select
+from collections.abc import Iterable
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from portal import outbox
-from portal.integrations.contract import SYSTEM_LABELS
+from portal.models.identity import WeChatUser
 from portal.models.meta import utcnow
 from portal.models.ops import ConnectivityCheck, DeadLetter, DeadLetterStatus
 from portal.models.outbox import OutboxMessage
+from portal.models.sync import SyncState
+from portal.models.wechat import Notification
+from portal.refusal import Refusal
 
 
-class OpsError(ValueError):
-    """A request an operator must correct; the message is Chinese."""
-
-
-def request_connectivity_check(db, system, *, requested_by=None, note=None):
-    from portal.actors.ops import run_connectivity_check
-
-    if system not in SYSTEM_LABELS:
-        raise OpsError(f"未知的系统：{system}")
+def request_connectivity_check(
+    db: Session, system: str, *, systems: Iterable[str], requested_by: str | None = None, note: str | None = None
+) -> ConnectivityCheck:
+    """Queue a signed test write to ``system``, one of ``systems`` (the catalogue's contract
+    systems)."""
+    if system not in systems:
+        raise Refusal("unknown_system", f"未知的系统：{system}", {"system": "未知的系统"})
     check = ConnectivityCheck(system=system, requested_by=requested_by, note=note)
     db.add(check)
     db.flush()
-    outbox.defer(db, run_connectivity_check, check.id)
+    outbox.defer(db, "ops.run_connectivity_check", check.id)
     return check
 
 
-def list_dead_letters(db, status=DeadLetterStatus.open, limit=100):
-    query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+def list_dead_letters(db: Session, status: DeadLetterStatus | None = DeadLetterStatus.open, limit: int = 100) -> list[DeadLetter]:
+    return db.scalars(dead_letter_list(status=status).limit(limit)).all()
+
+
+def dead_letter_list(*, status: DeadLetterStatus | None = None, actor: str | None = None) -> Select:
+    """Dead letters, newest first, of a status and an actor name containing ``actor``."""
+    query = select(DeadLetter).order_by(DeadLetter.id.desc())
     if status is not None:
         query = query.where(DeadLetter.status == status)
-    return db.scalars(query).all()
+    if actor:
+        query = query.where(DeadLetter.actor_name.ilike(f"%{actor}%"))
+    return query
 
 
-def _open_dead_letter(db, dead_letter_id):
+def open_messages() -> Select:
+    """Outbox rows neither done nor dead, oldest first."""
+    open_ = (OutboxMessage.done_at.is_(None), OutboxMessage.dead_at.is_(None))
+    return select(OutboxMessage).where(*open_).order_by(OutboxMessage.id)
+
+
+def notification_list(*, state: SyncState | None = None) -> Select:
+    query = select(Notification).order_by(Notification.id.desc())
+    if state is not None:
+        query = query.where(Notification.sync_state == state)
+    return query
+
+
+def dashboard(db: Session) -> dict:
+    """The admin home's figures."""
+    return {
+        "users": db.scalar(select(func.count()).select_from(WeChatUser)),
+        "staff": db.scalar(select(func.count()).select_from(WeChatUser).where(WeChatUser.is_staff.is_(True))),
+        "open_dead_letters": db.scalar(
+            select(func.count()).select_from(DeadLetter).where(DeadLetter.status == DeadLetterStatus.open)
+        ),
+        "outbox": outbox.status(db),
+    }
+
+
+def _open_dead_letter(db: Session, dead_letter_id: int) -> DeadLetter:
     letter = db.get(DeadLetter, dead_letter_id, with_for_update=True)
     if letter is None:
-        raise OpsError(f"死信 {dead_letter_id} 不存在")
+        raise Refusal("not_found", f"死信 {dead_letter_id} 不存在", status=404)
     if letter.status is not DeadLetterStatus.open:
-        raise OpsError(f"死信 {dead_letter_id} 的状态为「{letter.status_label}」，不能再处理")
+        raise Refusal("not_open", f"死信 {dead_letter_id} 的状态为「{letter.status.label}」，不能再处理", status=409)
     return letter
 
 
-def retry_dead_letter(db, dead_letter_id, *, by):
+def retry_dead_letter(db: Session, dead_letter_id: int, *, by: str) -> DeadLetter:
     """Deliver the message again under its original outbox id (so the same idempotency key)."""
     letter = _open_dead_letter(db, dead_letter_id)
     row = db.get(OutboxMessage, letter.outbox_id) if letter.outbox_id else None
     if row is None:
-        raise OpsError(f"死信 {dead_letter_id} 的原始消息已被清理，无法重试")
+        raise Refusal("purged", f"死信 {dead_letter_id} 的原始消息已被清理，无法重试", status=409)
     outbox.rearm(db, row)
     letter.status = DeadLetterStatus.retried
     letter.resolved_at = utcnow()
@@ -54,7 +90,7 @@ def retry_dead_letter(db, dead_letter_id, *, by):
     return letter
 
 
-def discard_dead_letter(db, dead_letter_id, *, by):
+def discard_dead_letter(db: Session, dead_letter_id: int, *, by: str) -> DeadLetter:
     letter = _open_dead_letter(db, dead_letter_id)
     letter.status = DeadLetterStatus.discarded
     letter.resolved_at = utcnow()

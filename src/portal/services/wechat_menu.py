@@ -5,12 +5,18 @@ The form has three top-level slots of which each is either a leaf (``view`` — 
 (``b0.name``, ``b1.s2.url`` …) so the page can show each next to its input.
 """
 
+from collections.abc import Iterable, Mapping
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal import outbox
+from portal.catalogue import Area
+from portal.models.admin import AdminUser
 from portal.models.meta import utcnow
 from portal.models.sync import SyncState
 from portal.models.wechat import OfficialAccountMenu
+from portal.refusal import Refusal
 
 from . import audit
 
@@ -20,17 +26,15 @@ URL_BYTES = 1024
 LEAF_TYPES = {"view": "网页", "miniprogram": "小程序"}
 
 
-class MenuInvalid(ValueError):
-    def __init__(self, errors):
-        super().__init__("菜单不符合微信要求")
-        self.errors = errors
+def _invalid(errors: dict) -> Refusal:
+    return Refusal("invalid", "菜单不符合微信要求", errors)
 
 
-def _bytes(text):
+def _bytes(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _leaf(raw, field, errors):
+def _leaf(raw: dict, field: str, errors: dict) -> dict:
     kind = (raw.get("type") or "").strip()
     button = {"type": kind, "name": raw["name"]}
     if kind not in LEAF_TYPES:
@@ -53,7 +57,7 @@ def _leaf(raw, field, errors):
     return button
 
 
-def _name(raw, field, limit, errors):
+def _name(raw: dict, field: str, limit: int, errors: dict) -> str:
     name = (raw.get("name") or "").strip()
     if not name:
         errors[f"{field}.name"] = "请填写菜单名称"
@@ -62,13 +66,13 @@ def _name(raw, field, limit, errors):
     return name
 
 
-def validate(raw_buttons):
-    """Normalised buttons for menu/create, or MenuInvalid with a message per field."""
+def validate(raw_buttons: list[dict]) -> list[dict]:
+    """Normalised buttons for menu/create, or a Refusal with a message per field."""
     errors = {}
     if not raw_buttons:
-        raise MenuInvalid({"menu": "请至少设置一个菜单"})
+        raise _invalid({"menu": "请至少设置一个菜单"})
     if len(raw_buttons) > MAX_TOP:
-        raise MenuInvalid({"menu": f"一级菜单最多 {MAX_TOP} 个"})
+        raise _invalid({"menu": f"一级菜单最多 {MAX_TOP} 个"})
     buttons = []
     for i, raw in enumerate(raw_buttons):
         field = f"b{i}"
@@ -86,16 +90,16 @@ def validate(raw_buttons):
         else:
             buttons.append(_leaf({**raw, "name": name}, field, errors))
     if errors:
-        raise MenuInvalid(errors)
+        raise _invalid(errors)
     return buttons
 
 
-def from_form(params):
+def from_form(params: Mapping) -> list[dict]:
     """The raw button tree from the editor's flat form fields; empty slots are skipped."""
-    def slot(prefix):
+    def slot(prefix: str) -> dict:
         return {key: (params.get(f"{prefix}.{key}") or "").strip() for key in ("name", "type", "url", "appid", "pagepath")}
 
-    def filled(values):
+    def filled(values: dict) -> bool:
         return any(values[key] for key in ("name", "url", "appid", "pagepath"))
 
     buttons = []
@@ -109,17 +113,13 @@ def from_form(params):
     return buttons
 
 
-def default_buttons(public_url):
-    """The three entrances of the requirements, pointing at our H5 pages."""
+def default_buttons(public_url: str, areas: Iterable[Area]) -> list[dict]:
+    """One entrance per area (the requirements' three), pointing at its H5 page."""
     base = public_url.rstrip("/")
-    return [
-        {"type": "view", "name": "智慧物流", "url": f"{base}/h5/logistics"},
-        {"type": "view", "name": "访客预约", "url": f"{base}/h5/visitors"},
-        {"type": "view", "name": "餐卡消费", "url": f"{base}/h5/canteen"},
-    ]
+    return [{"type": "view", "name": area.label, "url": f"{base}/h5/{area.name}"} for area in list(areas)[:MAX_TOP]]
 
 
-def save_draft(db, buttons, *, admin, ip=None):
+def save_draft(db: Session, buttons: list[dict], *, admin: AdminUser | None, ip: str | None = None) -> OfficialAccountMenu:
     menu = OfficialAccountMenu(buttons=validate(buttons), created_by=admin.username if admin else "system")
     db.add(menu)
     db.flush()
@@ -128,31 +128,25 @@ def save_draft(db, buttons, *, admin, ip=None):
     return menu
 
 
-class MenuStateError(ValueError):
-    pass
-
-
-def publish(db, menu, *, admin, ip=None):
+def publish(db: Session, menu: OfficialAccountMenu, *, admin: AdminUser | None, ip: str | None = None) -> OfficialAccountMenu:
     """Queue menu/create for this version; a version is published once."""
-    from portal.actors.wechat import publish_menu
-
     db.refresh(menu, with_for_update=True)  # two clicks on 发布 must not both pass the check
     if menu.publish_requested_at is not None:
-        raise MenuStateError(f"菜单 #{menu.id} 已提交发布，不能重复发布")
+        raise Refusal("already_published", f"菜单 #{menu.id} 已提交发布，不能重复发布", status=409)
     menu.publish_requested_at = utcnow()
     menu.publish_requested_by = admin.username if admin else "system"
     menu.sync_state = SyncState.pending
-    outbox.defer(db, publish_menu, menu.id)
+    outbox.defer(db, "wechat.publish_menu", menu.id)
     audit.record(db, admin, "menu.publish", target_type="menu", target_id=menu.id, summary=f"发布菜单 #{menu.id}",
                  after={"buttons": menu.buttons}, ip=ip)
     return menu
 
 
-def latest(db):
+def latest(db: Session) -> OfficialAccountMenu | None:
     return db.scalars(select(OfficialAccountMenu).order_by(OfficialAccountMenu.id.desc()).limit(1)).first()
 
 
-def live(db):
+def live(db: Session) -> OfficialAccountMenu | None:
     """The version WeChat users see now: the newest one published successfully."""
     return db.scalars(
         select(OfficialAccountMenu)
@@ -160,3 +154,8 @@ def live(db):
         .order_by(OfficialAccountMenu.id.desc())
         .limit(1)
     ).first()
+
+
+def versions(db: Session, limit: int = 10) -> list[OfficialAccountMenu]:
+    """The newest versions, drafts included."""
+    return db.scalars(select(OfficialAccountMenu).order_by(OfficialAccountMenu.id.desc()).limit(limit)).all()

@@ -19,7 +19,6 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from webob import Request, Response
 
-
 #: ``{name}`` in a route path: one path segment, passed to the handler as a keyword argument.
 _PARAMETER = re.compile(r"\{(\w+)\}")
 

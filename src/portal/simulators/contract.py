@@ -1,8 +1,8 @@
 """Simulator base for the systems that speak our signed contract (docs/contract.md).
 
 It checks signatures, clock skew and nonces exactly as the contract says, and answers the
-contract's common endpoint ``POST /v1/connectivity-checks``. The simulators of LE, MES, the
-canteen back office, the park platform and SMS extend it with their own endpoints.
+contract's common endpoint ``POST /v1/connectivity-checks``; the simulator of each system extends
+it with that system's own endpoints.
 """
 
 import threading
@@ -10,6 +10,7 @@ import time
 import uuid
 
 from portal.integrations.contract import SignatureError, verify
+from portal.settings import SystemSettings
 
 from .base import Reject, Simulator
 
@@ -23,6 +24,12 @@ class ContractSimulator(Simulator):
         self._nonces = {}
         self._nonce_lock = threading.Lock()
         self.route("POST", "/v1/connectivity-checks", self.connectivity_check, write=True)
+
+    @classmethod
+    def from_settings(cls, settings, system):
+        """The simulator of ``system``, accepting the credentials the settings give portal."""
+        own = SystemSettings.of(settings, system)
+        return cls(system, own.app_key, own.app_secret)
 
     def _nonce_seen(self, key, nonce):
         now = time.time()

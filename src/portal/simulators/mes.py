@@ -10,6 +10,7 @@ control endpoint ``PUT /_sim/stock`` ``{"product_code", "quantity_kg", "tank_are
 import time
 from datetime import datetime
 
+from portal.settings import SystemSettings
 from portal.timefmt import SHANGHAI
 
 from .contract import ContractSimulator
@@ -31,6 +32,11 @@ class MesSimulator(ContractSimulator):
         self.route("GET", "/v1/stock", self.list_stock)
         # The stock starts as after a reset: the demo figures.
         self.reset()
+
+    @classmethod
+    def from_settings(cls, settings, system="mes"):
+        own = SystemSettings.of(settings, system)
+        return cls(own.app_key, own.app_secret)
 
     def reset(self):
         with self.lock:

@@ -27,6 +27,8 @@ from urllib.parse import urlencode
 
 from webob import Request, Response
 
+from portal.settings import CoreSettings
+
 from .base import Reject, Replay, Simulator
 
 SCOPES = ("snsapi_base", "snsapi_userinfo")
@@ -203,6 +205,15 @@ class WeChatSimulator(Simulator):
             ("GET", "/_sim/messages"): lambda body: {"messages": list(self.sent_messages)},
         }
 
+    @classmethod
+    def from_settings(cls, settings, name="wechat"):
+        """The Official Account and mini-program of the settings, knowing the template ids
+        our settings name (``portal.wechat_template_*``)."""
+        return cls(
+            **CoreSettings.from_settings(settings).wechat_apps(),
+            templates=[value for key, value in settings.items() if key.startswith("portal.wechat_template_")],
+        )
+
     # -- Python API for tests and the dev page ------------------------------------------
 
     def add_user(self, *, nickname="微信用户", unionid=None, subscribed=True, snapshot=False, high_risk=False,
@@ -315,7 +326,8 @@ class WeChatSimulator(Simulator):
                 return self._consent_page(request)
             code = self.issue_oauth_code(person.oa_openid, scope=query["scope"], redirect_uri=redirect_uri)
         separator = "&" if "?" in redirect_uri else "?"
-        return Response(status=302, location=redirect_uri + separator + urlencode({"code": code, "state": query.get("state", "")}))
+        answer = urlencode({"code": code, "state": query.get("state", "")})
+        return Response(status=302, location=redirect_uri + separator + answer)
 
     def _consent_page(self, request):
         query = request.GET

@@ -4,14 +4,15 @@ import logging
 
 from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFToken, PredicateMismatch
-from pyramid.httpexceptions import HTTPBadRequest, HTTPException, HTTPFound, HTTPMethodNotAllowed
+from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPMethodNotAllowed
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 
 from portal.contract import NoCredentials, NotInDocument, ParameterProblem
+from portal.refusal import Refusal
 
 from .api import error_response
-from .api.le_events import check_signature
+from .api.callbacks import SIGNED_BY
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def utf8_url_tween_factory(handler, registry):
     def utf8_url_tween(request):
         try:
             # Decoding is the check: both raise on bytes that are not UTF-8.
-            request.path_info, request.GET
+            _ = request.path_info, request.GET
         except UnicodeDecodeError:
             if request.environ.get("PATH_INFO", "").startswith("/api/"):
                 return error_response(400, "invalid", "请求地址含有无效的字符（须为 UTF-8 编码）")
@@ -55,10 +56,16 @@ def utf8_url_tween_factory(handler, registry):
     return utf8_url_tween
 
 
+@exception_view_config(Refusal, renderer="error.html")
+def refused(refusal, request):
+    """A service or view refused the request: the API's error shape, or the error page."""
+    if _is_api(request):
+        return error_response(refusal.status, refusal.code, refusal.message, refusal.fields)
+    return _page(request, refusal.status, "无法完成请求", refusal.message)
+
+
 @forbidden_view_config(renderer="error.html")
 def forbidden(exc, request):
-    if exc.content_type == "application/json":
-        return exc  # a view's own refusal (api_error), already explained
     if _is_api(request):
         identity = request.wechat_identity
         if identity is None:
@@ -241,15 +248,10 @@ def contract_request_refused(exc, request):
     if any(isinstance(error, NoCredentials) for error in exc.errors):
         return error_response(401, "unauthenticated", "请先登录")
     code, message, fields = _contract_refusal(exc.errors)
-    if request.matched_route is not None and request.matched_route.name == "api.le.events":
-        # LE's callback: the signature is checked first (401 AUTH_…), and an event that does
-        # not follow the contract is a 422, as docs/contract.md says.
-        try:
-            check_signature(request)
-        except HTTPException as refusal:
-            return refusal
-        if code == "invalid":
-            return error_response(422, "invalid_event", "事件格式不正确", fields)
+    if code == "invalid" and request.environ.get(SIGNED_BY):
+        # A contract system's callback (its signature already checked): an event that does not
+        # follow the document is a 422, as docs/contract.md says.
+        return error_response(422, "invalid_event", "事件格式不正确", fields)
     return error_response(400, code, message, fields)
 
 

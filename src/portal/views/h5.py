@@ -1,19 +1,31 @@
-"""H5 pages inside WeChat: web authorization (OAuth) and the entrance page."""
+"""H5 pages inside WeChat: web authorization (OAuth) and the built front end (``frontend/``).
 
+The front end is a single-page app (Vue + Vant, built by Vite into ``portal.h5_dist``): every
+page path under ``/h5/`` answers its ``index.html``, which must never be cached, and the hashed
+files under ``/h5/assets/`` are cached for a year, as their names change with their content.
+A stranger opening a page is sent through WeChat's silent authorization first (the forbidden
+view in ``portal.views.errors``) and comes back to the page opened.
+"""
+
+import mimetypes
+import re
 import secrets
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from pyramid.httpexceptions import HTTPFound
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.response import FileResponse
 from pyramid.view import view_config
 
 from portal.messaging import runtime
+from portal.refusal import Refusal
 from portal.services import identity
 
-AREAS = {
-    "logistics": "智慧物流",
-    "visitors": "访客预约",
-    "canteen": "餐卡消费",
-}
+#: Where ``make frontend`` (``npm run build`` in frontend/) writes the build, in a checkout.
+DEFAULT_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
+#: Vite's output names: letters, digits, dashes, underscores and dots, never a path.
+ASSET_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _safe_next(value):
@@ -29,7 +41,7 @@ def wechat_login(request):
     state = secrets.token_urlsafe(24)
     request.session["oauth_state"] = state
     request.session["oauth_next"] = _safe_next(request.params.get("next"))
-    redirect_uri = runtime().settings["portal.public_url"].rstrip("/") + request.route_path("wechat.callback")
+    redirect_uri = request.registry.catalogue.settings.public_url.rstrip("/") + request.route_path("wechat.callback")
     return HTTPFound(runtime().wechat().authorize_url(redirect_uri, state))
 
 
@@ -43,7 +55,7 @@ def wechat_callback(request):
         return {"title": "登录已失效", "message": "登录状态已失效或来源不明，请从公众号菜单重新进入。"}
     try:
         user, token, _ = identity.login_with_oauth(request.dbsession, runtime().wechat(), request.params.get("code"))
-    except identity.LoginError as exc:
+    except Refusal as exc:
         request.response.status = exc.status
         return {"title": "登录失败", "message": exc.message}
     # A new session at login: nothing from before survives, the CSRF token included.
@@ -52,11 +64,41 @@ def wechat_callback(request):
     return HTTPFound(next_page)
 
 
-@view_config(route_name="h5.home", renderer="h5/home.html", permission="wechat")
-@view_config(route_name="h5.area", renderer="h5/home.html", permission="wechat")
-def h5_home(request):
-    area = request.matchdict.get("area")
-    if area is not None and area not in AREAS:
-        request.response.status = 404
-    user = request.wechat_user
-    return {"user": user, "areas": AREAS, "current": area, "roles": identity.roles(user)}
+def dist_dir(request):
+    return Path(request.registry.catalogue.settings.h5_dist or DEFAULT_DIST)
+
+
+def _not_built(request, path):
+    # For whoever runs the server: a page that says what to do instead of a traceback.
+    request.response.status = 503
+    return {
+        "title": "页面尚未构建",
+        "message": f"未找到前端构建文件 {path}。请在项目目录运行 make frontend"
+        "（即在 frontend/ 中运行 npm ci 与 npm run build），或用 PORTAL_H5_DIST 指定构建目录。",
+    }
+
+
+@view_config(route_name="h5.page", request_method="GET", renderer="error.html", permission="wechat")
+def h5_page(request):
+    """Every page of the app: the router in the browser reads the path."""
+    index = dist_dir(request) / "index.html"
+    if not index.is_file():
+        return _not_built(request, index)
+    response = FileResponse(str(index), request=request, content_type="text/html")
+    response.cache_control = "no-cache"
+    return response
+
+
+@view_config(route_name="h5.asset", request_method="GET", renderer="error.html")
+def h5_asset(request):
+    """A hashed build file: public, and the same bytes for as long as its name lives."""
+    name = request.matchdict["name"]
+    path = dist_dir(request) / "assets" / name
+    if not ASSET_NAME.match(name) or not path.is_file():
+        if not (dist_dir(request) / "index.html").is_file():
+            return _not_built(request, path)
+        raise HTTPNotFound()
+    content_type, _ = mimetypes.guess_type(name)
+    response = FileResponse(str(path), request=request, content_type=content_type or "application/octet-stream")
+    response.cache_control = IMMUTABLE
+    return response

@@ -23,7 +23,7 @@ def _check_broker(request):
     if hasattr(broker, "client"):  # Redis
         broker.client.ping()
     elif hasattr(broker, "connection"):  # RabbitMQ
-        broker.connection  # opens (or reuses) this thread's connection
+        _ = broker.connection  # opens (or reuses) this thread's connection
 
 
 @view_config(route_name="readyz", renderer="json")

@@ -5,4 +5,7 @@ from pyramid.view import view_config
 
 @view_config(route_name="home", renderer="home.html")
 def home(request):
-    return {"simulators": sorted(request.registry.get("embedded.simulators", {}))}
+    return {
+        "areas": [area.label for area in request.registry.catalogue.areas.values()],
+        "simulators": sorted(request.registry.get("embedded.simulators", {})),
+    }

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-25 23:23:12.256116
 """
 
-from alembic import op
 import sqlalchemy as sa
-import portal.models.meta
+from alembic import op
 
+import portal.models.meta
 
 revision = '0001'
 down_revision = None

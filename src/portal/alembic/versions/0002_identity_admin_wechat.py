@@ -5,10 +5,10 @@ Revises: 0001
 Create Date: 2026-11-25 23:31:13.789410
 """
 
-from alembic import op
 import sqlalchemy as sa
-import portal.models.meta
+from alembic import op
 
+import portal.models.meta
 
 revision = '0002'
 down_revision = '0001'

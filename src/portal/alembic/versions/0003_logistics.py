@@ -5,10 +5,10 @@ Revises: 0002
 Create Date: 2026-11-25 23:54:51.149148
 """
 
-from alembic import op
 import sqlalchemy as sa
-import portal.models.meta
+from alembic import op
 
+import portal.models.meta
 
 revision = '0003'
 down_revision = '0002'

@@ -1,63 +1,47 @@
-"""Server-rendered admin pages (web后台管理), one module per area.
+"""Server-rendered admin pages (web后台管理): the shell here, one module per area.
 
-Every page declares ``permission="admin"`` or ``"admin:<area>"``. :data:`NAV` is the
-navigation every page shows, filtered by what the admin may open.
+Every page declares ``permission="admin"``, ``"admin:super"`` or ``"admin:<area>"``. The
+navigation every page shows is the catalogue's (``config.add_admin_nav``), filtered by what the
+admin may open: entries for any admin first, then the areas' in the order of the areas, then the
+super-admin's.
 """
 
-from dataclasses import dataclass
 from math import ceil
 from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPNotFound
-from sqlalchemy import func, select
+
+from portal.forms import positive
+from portal.services import paging
 
 
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    route: str
-    area: str  # "" = any admin
-
-
-#: Ordered navigation; later domains add their pages here.
-NAV = [
-    NavItem("概览", "admin.home", ""),
-    NavItem("提送货登记", "admin.logistics.bookings", "logistics"),
-    NavItem("驾驶员与车辆", "admin.logistics.drivers", "logistics"),
-    NavItem("品名与库存", "admin.logistics.products", "logistics"),
-    NavItem("装车道", "admin.logistics.lanes", "logistics"),
-    NavItem("公众号用户", "admin.wechat_users", "visitors"),
-    NavItem("公众号菜单", "admin.menu", "super"),
-    NavItem("消息通知", "admin.notifications", "super"),
-    NavItem("死信", "admin.dead_letters", "super"),
-    NavItem("消息与定时任务", "admin.outbox", "super"),
-    NavItem("操作日志", "admin.audit", "super"),
-    NavItem("管理员账号", "admin.accounts", "super"),
-]
+def _section(item):
+    return 0 if not item.area else 2 if item.area == "super" else 1
 
 
 def nav_for(request):
     admin = request.admin_session.admin
-    return [item for item in NAV if not item.area or admin.may(item.area)]
+    items = sorted(request.registry.catalogue.nav, key=_section)
+    return [item for item in items if not item.area or admin.may(item.area)]
+
+
+def area_labels(request, admin):
+    """The labels of what ``admin`` may manage, for pages."""
+    labels = request.registry.catalogue.admin_areas
+    return [label for area, label in labels.items() if area in admin.areas]
 
 
 class Page:
     """One numbered page of a list query (with its total), links keeping the current filters.
 
-    For lists that stay small (accounts, drivers, users): counting and OFFSET read every row
-    before the page, so ever-growing lists use :class:`KeysetPage` instead.
+    For lists that stay small (accounts, drivers, users): ever-growing lists use
+    :class:`KeysetPage` instead.
     """
 
     def __init__(self, request, db, query, *, per_page=20):
-        try:
-            self.number = max(1, int(request.params.get("page", 1)))
-        except ValueError:
-            self.number = 1
         self.per_page = per_page
-        self.total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        self.items, self.total, self.number = paging.numbered(db, query, positive(request.params.get("page")) or 1, per_page)
         self.pages = max(1, ceil(self.total / per_page))
-        self.number = min(self.number, self.pages)
-        self.items = db.scalars(query.limit(per_page).offset((self.number - 1) * per_page)).all()
         self._request = request
 
     def url(self, number):
@@ -75,27 +59,16 @@ class KeysetPage:
     """One page of a list shown newest first, found by id instead of by counting.
 
     ``?before=<id>`` (下一页, older) and ``?after=<id>`` (上一页, newer) carry the last or
-    first id shown, with the current filters; nothing is counted and nothing is skipped, so a
-    page costs the same with a thousand rows as with millions. ``query`` must be ordered by
-    ``id_column`` descending.
+    first id shown, with the current filters. ``query`` must be ordered by ``id_column``
+    descending.
     """
 
     def __init__(self, request, db, query, id_column, *, per_page=20):
         self._request = request
-        before, after = _positive(request.params.get("before")), _positive(request.params.get("after"))
-        if after is not None:
-            # The page just above ``after``: read upwards, shown newest first.
-            rows = db.scalars(query.where(id_column > after).order_by(None).order_by(id_column.asc()).limit(per_page + 1)).all()
-            if len(rows) >= per_page:
-                self.items = rows[:per_page][::-1]
-                self.has_newer, self.has_older = len(rows) > per_page, True
-                return
-            before = None  # less than a page above it: that is the top of the list
-        if before is not None:
-            query = query.where(id_column < before)
-        rows = db.scalars(query.limit(per_page + 1)).all()
-        self.items = rows[:per_page]
-        self.has_newer, self.has_older = before is not None, len(rows) > per_page
+        self.items, self.has_newer, self.has_older = paging.keyset(
+            db, query, id_column, before=positive(request.params.get("before")), after=positive(request.params.get("after")),
+            per_page=per_page,
+        )
 
     def _url(self, **param):
         params = {k: v for k, v in self._request.GET.items() if k not in ("page", "before", "after") and v != ""}
@@ -115,12 +88,13 @@ class KeysetPage:
         return self._url(before=self.items[-1].id) if self.has_older else None
 
 
-def _positive(value):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+def form_errors(refusal):
+    """What a form shows for a refusal: each field's message beside it, and the refusal's
+    message above the form unless a field already says it."""
+    errors = dict(refusal.fields)
+    if refusal.message not in errors.values():
+        errors["form"] = refusal.message
+    return errors
 
 
 def get_or_404(request, model):
@@ -135,5 +109,18 @@ def client_ip(request):
     return request.client_addr or "unknown"
 
 
+#: The core's admin pages.
+CORE = ("auth", "home", "accounts", "audit", "menu", "ops")
+
+
 def includeme(config):
     config.add_request_method(nav_for, "admin_nav", reify=True)
+    config.add_request_method(area_labels, "area_labels")
+    config.add_admin_nav("概览", "admin.home", area="")
+    for label, route in (
+        ("公众号菜单", "admin.menu"), ("消息通知", "admin.notifications"), ("死信", "admin.dead_letters"),
+        ("消息与定时任务", "admin.outbox"), ("操作日志", "admin.audit"), ("管理员账号", "admin.accounts"),
+    ):
+        config.add_admin_nav(label, route, area="super")
+    for module in CORE:
+        config.scan(f"portal.views.admin.{module}")

@@ -3,6 +3,7 @@
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
+from portal.refusal import Refusal
 from portal.security import ADMIN_COOKIE
 from portal.services import admin_accounts
 
@@ -14,7 +15,7 @@ def _safe_next(value):
 
 
 def _set_cookie(request, response, token):
-    secure = request.registry.settings.get("portal.secure_cookies", "false").lower() == "true"
+    secure = request.registry.catalogue.settings.secure_cookies
     response.set_cookie(ADMIN_COOKIE, token, httponly=True, secure=secure, samesite="Lax", path="/admin", max_age=12 * 3600)
 
 
@@ -29,9 +30,9 @@ def login(request):
     next_page = _safe_next(request.POST.get("next"))
     try:
         admin = admin_accounts.authenticate(request.dbsession, username, request.POST.get("password", ""), ip=client_ip(request))
-    except admin_accounts.AdminError as exc:
+    except Refusal as refusal:
         request.response.status = 400
-        return {"username": username, "error": exc.message, "next": next_page}
+        return {"username": username, "error": refusal.message, "next": next_page}
     token = admin_accounts.start_session(
         request.dbsession, admin, ip=client_ip(request), user_agent=request.user_agent
     )

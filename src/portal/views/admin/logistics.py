@@ -1,7 +1,7 @@
-"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes."""
+"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes,
+and the events LE sent."""
 
-from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+import json
 from functools import partial
 from io import BytesIO
 from urllib.parse import quote
@@ -10,38 +10,28 @@ from openpyxl import Workbook
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import or_, select
-from sqlalchemy.orm import contains_eager, selectinload
 
 from portal import validation
-from portal.models.logistics import BOOKING_STATUS_LABELS, Booking, BookingStatus, Driver, Lane, Product, StockCheck, Vehicle
-from portal.models.meta import utcnow
-from portal.services import logistics
-from portal.timefmt import SHANGHAI
+from portal.forms import Form, positive
+from portal.models.logistics import Booking, BookingStatus, Driver, LeEventResult, Product, VisitFactKind
+from portal.refusal import Refusal
+from portal.services.logistics import bookings as booking_rules
+from portal.services.logistics import drivers as driver_rules
+from portal.services.logistics import products as product_rules
+from portal.services.logistics import queries
+from portal.services.logistics.policy import Policy
+from portal.timefmt import SHANGHAI, today
 
-from . import KeysetPage, Page, client_ip, get_or_404
+from . import KeysetPage, Page, client_ip, form_errors, get_or_404
 
 PERMISSION = "admin:logistics"
 #: Rows in one Excel export; more would make a file few spreadsheets open comfortably.
 EXPORT_LIMIT = 50_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-LE_STATE_LABELS = {"none": "未推送", "registered": "已登记", "cancelled": "已退卡"}
 EXPORT_HEADERS = [
     "编号", "类型", "品名", "数量（千克）", "实际数量（千克）", "车牌", "挂车", "驾驶员", "计划到厂",
     "状态", "原因", "LE 状态", "LE 卡号", "创建时间",
 ]
-
-
-def _policy(request):
-    return logistics.Policy.from_settings(request.registry.settings)
-
-
-def _today():
-    return utcnow().astimezone(SHANGHAI).date()
-
-
-def _midnight(day):
-    return datetime.combine(day, time.min, SHANGHAI)
 
 
 def _people():
@@ -49,8 +39,8 @@ def _people():
     return {
         "mask_id_card": validation.mask_id_card,
         "mask_mobile": validation.mask_mobile,
-        "expiry_warning": partial(logistics.expiry_warning, today=_today()),
-        "warning_days": logistics.EXPIRY_WARNING_DAYS,
+        "expiry_warning": partial(driver_rules.expiry_warning, on=today()),
+        "warning_days": driver_rules.EXPIRY_WARNING_DAYS,
     }
 
 
@@ -60,36 +50,13 @@ def _people():
 def _booking_query(request):
     """The filters of the list (and its export), the query they select, and their errors."""
     filters = {key: request.params.get(key, "").strip() for key in ("status", "product", "plate", "driver", "from", "to")}
-    errors = {}
-    query = (
-        select(Booking)
-        .join(Booking.vehicle)
-        .join(Booking.driver)
-        .join(Booking.product)
-        .options(contains_eager(Booking.vehicle), contains_eager(Booking.driver), contains_eager(Booking.product))
-        .order_by(Booking.id.desc())
+    dates = Form(filters)
+    query = queries.booking_list(
+        status=BookingStatus(filters["status"]) if filters["status"] in {s.value for s in BookingStatus} else None,
+        product=filters["product"], plate=filters["plate"], driver=filters["driver"],
+        since=dates.date("from", "日期", required=False), until=dates.date("to", "日期", required=False),
     )
-    if filters["status"] in {s.value for s in BookingStatus}:
-        query = query.where(Booking.status == BookingStatus(filters["status"]))
-    if filters["product"]:
-        query = query.where(Booking.product_code == filters["product"])
-    if filters["plate"]:
-        query = query.where(Vehicle.plate_no.ilike(f"%{validation.normalise_plate(filters['plate'])}%"))
-    if filters["driver"]:
-        query = query.where(Driver.name.ilike(f"%{filters['driver']}%"))
-    for key in ("from", "to"):
-        if not filters[key]:
-            continue
-        try:
-            day = date.fromisoformat(filters[key])
-        except ValueError:
-            errors[key] = "日期格式应为 YYYY-MM-DD"
-            continue
-        if key == "from":
-            query = query.where(Booking.created_at >= _midnight(day))
-        else:
-            query = query.where(Booking.created_at < _midnight(day + timedelta(days=1)))
-    return filters, query, errors
+    return filters, query, dates.errors
 
 
 @view_config(route_name="admin.logistics.bookings", renderer="admin/logistics/bookings.html", permission=PERMISSION)
@@ -100,8 +67,8 @@ def bookings(request):
         "page": KeysetPage(request, db, query, Booking.id),
         "filters": filters,
         "errors": errors,
-        "statuses": BOOKING_STATUS_LABELS,
-        "products": db.scalars(select(Product).order_by(Product.code)).all(),
+        "statuses": list(BookingStatus),
+        "products": queries.products(db),
         "export_url": request.route_url("admin.logistics.bookings_xlsx", _query={k: v for k, v in filters.items() if v}),
     }
 
@@ -113,9 +80,9 @@ def _excel_time(value):
 
 def _export_row(booking):
     return [
-        booking.id, booking.kind_label, booking.product.name, booking.quantity_kg, booking.actual_quantity_kg,
+        booking.id, booking.kind.label, booking.product.name, booking.quantity_kg, booking.actual_quantity_kg,
         booking.vehicle.plate_no, booking.vehicle.trailer_no, booking.driver.name, _excel_time(booking.planned_arrival_at),
-        booking.status_label, booking.reason, LE_STATE_LABELS.get(booking.le_state, booking.le_state), booking.external_ref,
+        booking.status.label, booking.reason, booking.le_state.label, booking.external_ref,
         _excel_time(booking.created_at),
     ]
 
@@ -126,7 +93,7 @@ def export_bookings(request):
     book = Workbook(write_only=True)
     sheet = book.create_sheet("提送货登记")
     sheet.append(EXPORT_HEADERS)
-    rows = request.dbsession.scalars(query.limit(EXPORT_LIMIT + 1).execution_options(yield_per=1000))
+    rows = queries.stream(request.dbsession, query, EXPORT_LIMIT + 1)
     for n, booking in enumerate(rows):
         if n == EXPORT_LIMIT:
             sheet.append([f"仅导出前 {EXPORT_LIMIT} 条，请缩小筛选范围后分批导出"])
@@ -135,7 +102,7 @@ def export_bookings(request):
     rows.close()
     body = BytesIO()
     book.save(body)
-    day = f"{_today():%Y%m%d}"
+    day = f"{today():%Y%m%d}"
     return Response(
         body=body.getvalue(),
         content_type=XLSX,
@@ -143,11 +110,16 @@ def export_bookings(request):
     )
 
 
-@view_config(route_name="admin.logistics.booking", request_method="GET", renderer="admin/logistics/booking.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.booking", request_method="GET", renderer="admin/logistics/booking.html", permission=PERMISSION
+)
 def booking(request):
     booking = get_or_404(request, Booking)
-    checks = request.dbsession.scalars(select(StockCheck).where(StockCheck.booking_id == booking.id).order_by(StockCheck.id)).all()
-    return {"booking": booking, "checks": checks, "le_states": LE_STATE_LABELS, **_people()}
+    db = request.dbsession
+    return {
+        "booking": booking, "checks": queries.stock_checks_of(db, booking), "le_events": queries.le_event_counts(db, booking),
+        "facts": [booking.facts[kind] for kind in VisitFactKind if kind in booking.facts], **_people(),
+    }
 
 
 @view_config(route_name="admin.logistics.booking", request_method="POST", permission=PERMISSION)
@@ -158,15 +130,15 @@ def change_booking(request):
     action = request.POST.get("action")
     try:
         if action == "cancel":
-            logistics.admin_cancel_booking(db, booking, admin, reason=reason, ip=ip)
+            booking_rules.admin_cancel_booking(db, booking, admin, reason=reason, ip=ip)
             request.session.flash(f"已取消登记 #{booking.id}", "success")
         elif action == "expire":
-            logistics.admin_expire_booking(db, booking, admin, _policy(request), reason=reason, ip=ip)
+            booking_rules.admin_expire_booking(db, booking, admin, request.policy(Policy), reason=reason, ip=ip)
             request.session.flash(f"已为登记 #{booking.id} 手动退卡", "success")
         else:
             request.session.flash("未知的操作", "error")
-    except logistics.LogisticsError as exc:
-        request.session.flash(exc.message, "error")
+    except Refusal as refusal:
+        request.session.flash(refusal.message, "error")
     return HTTPFound(request.route_url("admin.logistics.booking", id=booking.id))
 
 
@@ -177,19 +149,7 @@ def change_booking(request):
 def drivers(request):
     q = request.params.get("q", "").strip()
     warning = request.params.get("warning", "")
-    query = select(Driver).options(selectinload(Driver.vehicles)).order_by(Driver.id.desc())
-    if q:
-        plate = Driver.vehicles.any(Vehicle.plate_no.ilike(f"%{validation.normalise_plate(q)}%"))
-        query = query.where(or_(Driver.name.ilike(f"%{q}%"), plate))
-    if warning == "yes":
-        soon = _today() + timedelta(days=logistics.EXPIRY_WARNING_DAYS)
-        query = query.where(
-            or_(
-                Driver.qualification_expires_on <= soon,
-                Driver.escort_qualification_expires_on <= soon,
-                Driver.vehicles.any(Vehicle.active.is_(True) & (Vehicle.tank_inspection_expires_on <= soon)),
-            )
-        )
+    query = queries.driver_list(search=q, expiring_before=queries.expiring_soon(today()) if warning == "yes" else None)
     return {"page": Page(request, request.dbsession, query), "q": q, "warning": warning, **_people()}
 
 
@@ -197,42 +157,42 @@ def drivers(request):
 def driver(request):
     db = request.dbsession
     driver = get_or_404(request, Driver)
-    recent = db.scalars(
-        select(Booking).where(Booking.driver_id == driver.id).options(selectinload(Booking.vehicle), selectinload(Booking.product))
-        .order_by(Booking.id.desc()).limit(20)
-    ).all()
-    names = dict(db.execute(select(Product.code, Product.name)).all())
-    return {"driver": driver, "bookings": recent, "product_names": names, **_people()}
+    return {
+        "driver": driver, "bookings": queries.recent_bookings_of(db, driver), "product_names": queries.product_names(db),
+        **_people(),
+    }
 
 
 # -- 品名与库存 ---------------------------------------------------------------------------------
 
 
 def _products_context(request, form=None, errors=None):
-    db = request.dbsession
-    products = db.scalars(select(Product).order_by(Product.code)).all()
     return {
-        "rows": [(product, logistics.reserved_kg(db, product.code)) for product in products],
-        "default_minutes": _policy(request).reservation_minutes,
-        "window": logistics.WINDOW_MINUTES,
+        "rows": queries.products_with_reservations(request.dbsession),
+        "default_minutes": request.policy(Policy).reservation_minutes,
+        "window": product_rules.WINDOW_MINUTES,
         "form": form or {},
         "errors": errors or {},
     }
 
 
-@view_config(route_name="admin.logistics.products", request_method="GET", renderer="admin/logistics/products.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.products", request_method="GET", renderer="admin/logistics/products.html", permission=PERMISSION
+)
 def products(request):
     return _products_context(request)
 
 
-@view_config(route_name="admin.logistics.products", request_method="POST", renderer="admin/logistics/products.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.products", request_method="POST", renderer="admin/logistics/products.html", permission=PERMISSION
+)
 def create_product(request):
     form = request.POST.mixed()
     try:
-        product = logistics.create_product(request.dbsession, form, request.admin_session.admin, ip=client_ip(request))
-    except logistics.LogisticsError as exc:
+        product = product_rules.create_product(request.dbsession, form, request.admin_session.admin, ip=client_ip(request))
+    except Refusal as refusal:
         request.response.status = 400
-        return _products_context(request, form, {"form": exc.message, **exc.fields})
+        return _products_context(request, form, form_errors(refusal))
     request.session.flash(f"已新增品名 {product.code}（{product.name}）", "success")
     return HTTPFound(request.route_url("admin.logistics.products"))
 
@@ -247,11 +207,13 @@ def _product_or_404(request):
 def _product_context(request, product, form, errors=None):
     return {
         "product": product, "form": form, "errors": errors or {},
-        "default_minutes": _policy(request).reservation_minutes, "window": logistics.WINDOW_MINUTES,
+        "default_minutes": request.policy(Policy).reservation_minutes, "window": product_rules.WINDOW_MINUTES,
     }
 
 
-@view_config(route_name="admin.logistics.product", request_method="GET", renderer="admin/logistics/product.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.product", request_method="GET", renderer="admin/logistics/product.html", permission=PERMISSION
+)
 def product(request):
     product = _product_or_404(request)
     form = {
@@ -261,15 +223,18 @@ def product(request):
     return _product_context(request, product, form)
 
 
-@view_config(route_name="admin.logistics.product", request_method="POST", renderer="admin/logistics/product.html", permission=PERMISSION)
+@view_config(
+    route_name="admin.logistics.product", request_method="POST", renderer="admin/logistics/product.html", permission=PERMISSION
+)
 def update_product(request):
     product = _product_or_404(request)
     form = request.POST.mixed()
     try:
-        changed = logistics.update_product(request.dbsession, product, form, request.admin_session.admin, ip=client_ip(request))
-    except logistics.LogisticsError as exc:
+        admin = request.admin_session.admin
+        changed = product_rules.update_product(request.dbsession, product, form, admin, ip=client_ip(request))
+    except Refusal as refusal:
         request.response.status = 400
-        return _product_context(request, product, form, {"form": exc.message, **exc.fields})
+        return _product_context(request, product, form, form_errors(refusal))
     if changed:
         request.session.flash(f"已保存品名 {product.code}（{product.name}）", "success")
     else:
@@ -282,18 +247,23 @@ def update_product(request):
 
 @view_config(route_name="admin.logistics.lanes", renderer="admin/logistics/lanes.html", permission=PERMISSION)
 def lanes(request):
-    db = request.dbsession
-    lanes = db.scalars(select(Lane).order_by(Lane.code)).all()
-    queued = db.scalars(
-        select(Booking)
-        .join(Booking.vehicle)
-        .join(Booking.driver)
-        .join(Booking.product)
-        .options(contains_eager(Booking.vehicle), contains_eager(Booking.driver), contains_eager(Booking.product))
-        .where(Booking.lane_code.in_([lane.code for lane in lanes]), Booking.queue_position.is_not(None))
-        .order_by(Booking.lane_code, Booking.queue_position)
-    ).all()
-    queues = defaultdict(list)
-    for booking in queued:
-        queues[booking.lane_code].append(booking)
+    lanes, queues = queries.lane_queues(request.dbsession)
     return {"lanes": lanes, "queues": queues}
+
+
+# -- LE 事件 ------------------------------------------------------------------------------------
+
+#: What an operator filters LE's events by (a duplicate is only an answer, never a row).
+EVENT_RESULTS = (LeEventResult.applied, LeEventResult.ignored, LeEventResult.conflict)
+
+
+@view_config(route_name="admin.logistics.le_events", renderer="admin/logistics/le_events.html", permission=PERMISSION)
+def le_events(request):
+    filters = {key: request.params.get(key, "").strip() for key in ("result", "booking")}
+    result = LeEventResult(filters["result"]) if filters["result"] in EVENT_RESULTS else None
+    booking_id = positive(filters["booking"])
+    query = queries.le_event_list(result=result, booking_id=booking_id if booking_id and booking_id < 2**63 else None)
+    return {
+        "page": Page(request, request.dbsession, query, per_page=50), "filters": filters, "results": EVENT_RESULTS,
+        "as_json": partial(json.dumps, ensure_ascii=False),
+    }

@@ -2,9 +2,9 @@
 
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
-from sqlalchemy import select
 
 from portal.models.wechat import OfficialAccountMenu
+from portal.refusal import Refusal
 from portal.services import wechat_menu
 
 from . import client_ip, get_or_404
@@ -19,14 +19,15 @@ def _context(request, buttons, errors=None):
         "max_top": wechat_menu.MAX_TOP,
         "max_sub": wechat_menu.MAX_SUB,
         "live": wechat_menu.live(db),
-        "versions": db.scalars(select(OfficialAccountMenu).order_by(OfficialAccountMenu.id.desc()).limit(10)).all(),
+        "versions": wechat_menu.versions(db),
     }
 
 
 @view_config(route_name="admin.menu", request_method="GET", renderer="admin/menu.html", permission="admin:super")
 def edit_menu(request):
     latest = wechat_menu.latest(request.dbsession)
-    buttons = latest.buttons if latest else wechat_menu.default_buttons(request.registry.settings["portal.public_url"])
+    catalogue = request.registry.catalogue
+    buttons = latest.buttons if latest else wechat_menu.default_buttons(catalogue.settings.public_url, catalogue.areas.values())
     return _context(request, buttons)
 
 
@@ -35,9 +36,9 @@ def save_menu(request):
     buttons = wechat_menu.from_form(request.POST)
     try:
         menu = wechat_menu.save_draft(request.dbsession, buttons, admin=request.admin_session.admin, ip=client_ip(request))
-    except wechat_menu.MenuInvalid as exc:
+    except Refusal as refusal:
         request.response.status = 400
-        return _context(request, buttons, exc.errors)
+        return _context(request, buttons, refusal.fields)
     request.session.flash(f"已保存菜单版本 #{menu.id}，确认无误后点击“发布”", "success")
     return HTTPFound(request.route_url("admin.menu"))
 
@@ -47,8 +48,8 @@ def publish_menu(request):
     menu = get_or_404(request, OfficialAccountMenu)
     try:
         wechat_menu.publish(request.dbsession, menu, admin=request.admin_session.admin, ip=client_ip(request))
-    except wechat_menu.MenuStateError as exc:
-        request.session.flash(str(exc), "error")
+    except Refusal as refusal:
+        request.session.flash(refusal.message, "error")
     else:
         request.session.flash(f"菜单 #{menu.id} 已提交发布，几秒后生效", "success")
     return HTTPFound(request.route_url("admin.menu"))

@@ -2,13 +2,13 @@
 
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
-from sqlalchemy import select
 
 from portal import outbox, scheduler
 from portal.models.ops import DeadLetter, DeadLetterStatus
 from portal.models.outbox import OutboxMessage
 from portal.models.sync import SyncState
 from portal.models.wechat import Notification
+from portal.refusal import Refusal
 from portal.services import audit, ops
 
 from . import KeysetPage, Page, client_ip, get_or_404
@@ -18,11 +18,8 @@ from . import KeysetPage, Page, client_ip, get_or_404
 def dead_letters(request):
     status = request.params.get("status", "open")
     actor = request.params.get("actor", "").strip()
-    query = select(DeadLetter).order_by(DeadLetter.id.desc())
-    if status in {s.value for s in DeadLetterStatus}:
-        query = query.where(DeadLetter.status == DeadLetterStatus(status))
-    if actor:
-        query = query.where(DeadLetter.actor_name.ilike(f"%{actor}%"))
+    known = status in {s.value for s in DeadLetterStatus}
+    query = ops.dead_letter_list(status=DeadLetterStatus(status) if known else None, actor=actor)
     return {"page": Page(request, request.dbsession, query), "status": status, "actor": actor}
 
 
@@ -45,8 +42,8 @@ def resolve_dead_letter(request):
     handler, done = handlers[action]
     try:
         handler(request.dbsession, letter.id, by=admin.username)
-    except ops.OpsError as exc:
-        request.session.flash(str(exc), "error")
+    except Refusal as refusal:
+        request.session.flash(refusal.message, "error")
     else:
         audit.record(
             request.dbsession, admin, f"dead_letter.{action}", target_type="dead_letter", target_id=letter.id,
@@ -60,18 +57,11 @@ def resolve_dead_letter(request):
 @view_config(route_name="admin.outbox", renderer="admin/outbox.html", permission="admin:super")
 def outbox_page(request):
     db = request.dbsession
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.done_at.is_(None), OutboxMessage.dead_at.is_(None))
-        .order_by(OutboxMessage.id)
-    )
-    return {"status": outbox.status(db), "jobs": scheduler.status(db), "page": Page(request, db, query)}
+    return {"status": outbox.status(db), "jobs": scheduler.status(db), "page": Page(request, db, ops.open_messages())}
 
 
 @view_config(route_name="admin.notifications", renderer="admin/notifications.html", permission="admin:super")
 def notifications(request):
     state = request.params.get("state", "")
-    query = select(Notification).order_by(Notification.id.desc())
-    if state in {s.value for s in SyncState}:
-        query = query.where(Notification.sync_state == SyncState(state))
+    query = ops.notification_list(state=SyncState(state) if state in {s.value for s in SyncState} else None)
     return {"page": KeysetPage(request, request.dbsession, query, Notification.id), "state": state}

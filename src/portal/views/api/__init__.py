@@ -1,31 +1,25 @@
-"""JSON views for WeChat users. Errors are ``{"error": {"code", "message", "fields"}}``."""
+"""JSON views for WeChat users, one module per area. Errors are
+``{"error": {"code", "message", "fields"}}``: raise a :class:`~portal.refusal.Refusal`."""
 
 import json
 import re
 
-from pyramid.events import NewResponse, subscriber
-from pyramid.httpexceptions import exception_response
 from pyramid.response import Response
 
-
-def _body(code, message, fields):
-    # UTF-8 as the JSON renderer writes success bodies: Chinese as itself, not \u escapes.
-    error = {"error": {"code": code, "message": message, "fields": fields or {}}}
-    return json.dumps(error, ensure_ascii=False, separators=(",", ":")).encode()
+from portal.refusal import Refusal
 
 
 def error_response(status, code, message, fields=None):
-    return Response(status=status, body=_body(code, message, fields), content_type="application/json")
+    """The JSON error answer (for the exception views; views raise a Refusal). UTF-8 as the JSON
+    renderer writes success bodies: Chinese as itself, not \\u escapes."""
+    error = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    body = json.dumps(error, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(status=status, body=body, content_type="application/json", charset="utf-8")
 
 
-def api_error(status, code, message, fields=None):
-    """An exception to raise: the transaction is rolled back and the JSON error answered."""
-    return exception_response(status, body=_body(code, message, fields), content_type="application/json")
-
-
-@subscriber(NewResponse)
 def json_says_utf8(event):
-    """Every JSON answer names its encoding (WebOb leaves it out for application/json)."""
+    """Every JSON answer names its encoding (WebOb leaves it out for application/json); a
+    ``NewResponse`` subscriber."""
     response = event.response
     if response.content_type == "application/json" and response.charset is None:
         response.charset = "utf-8"
@@ -36,9 +30,9 @@ def json_object(request):
     try:
         body = request.json_body
     except ValueError:
-        raise api_error(400, "invalid_json", "请求内容不是有效的 JSON") from None
+        raise Refusal("invalid_json", "请求内容不是有效的 JSON") from None
     if not isinstance(body, dict):
-        raise api_error(400, "invalid_json", "请求内容须为 JSON 对象")
+        raise Refusal("invalid_json", "请求内容须为 JSON 对象")
     return body
 
 
@@ -72,5 +66,5 @@ def json_body(request):
     """The request's JSON object, or a 400 that says what is wrong with it."""
     body = json_object(request)
     if problems := text_problems(body):
-        raise api_error(400, "invalid", "提交的内容含有无效的字符", problems)
+        raise Refusal("invalid", "提交的内容含有无效的字符", problems)
     return body

@@ -1,29 +1,17 @@
 """智慧物流 for drivers: profile, vehicles, entry reports, bookings, documents, lanes."""
 
-from datetime import date
-
 from pyramid.renderers import render
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 
-from portal import outbox, validation
-from portal.models.logistics import Booking, BookingStatus, EntryReport, Lane, Product
-from portal.services import logistics
+from portal import forms, validation
+from portal.models.logistics import BookingStatus, OrderStatus
+from portal.services.logistics import bookings, drivers, entry_reports, orders, queries
+from portal.services.logistics.policy import Policy
 
-from . import api_error, json_body
-from .me import BINDINGS
+from . import json_body
 
 MAX_PAGE = 50
-
-
-def _policy(request):
-    return logistics.Policy.from_settings(request.registry.settings)
-
-
-def _refused(exc):
-    return api_error(exc.status, exc.code, exc.message, exc.fields)
 
 
 def _iso(value):
@@ -31,7 +19,7 @@ def _iso(value):
 
 
 def present_sync(record):
-    return {"state": record.sync_state.value, "label": record.sync_label, "error": record.sync_error}
+    return {"state": record.sync_state.value, "label": record.sync_state.label, "error": record.sync_error}
 
 
 def present_driver(driver):
@@ -75,14 +63,14 @@ def present_booking(booking, timeline=False):
     body = {
         "id": booking.id,
         "kind": booking.kind.value,
-        "kind_label": booking.kind_label,
+        "kind_label": booking.kind.label,
         "product_code": booking.product_code,
         "product_name": booking.product.name,
         "quantity_kg": booking.quantity_kg,
         "vehicle": {"id": booking.vehicle_id, "plate_no": booking.vehicle.plate_no, "trailer_no": booking.vehicle.trailer_no},
         "planned_arrival_at": _iso(booking.planned_arrival_at),
         "status": booking.status.value,
-        "status_label": booking.status_label,
+        "status_label": booking.status.label,
         "reason": booking.reason,
         "expires_at": _iso(booking.expires_at),
         "card_no": booking.external_ref,
@@ -93,7 +81,9 @@ def present_booking(booking, timeline=False):
         "check": present_sync(booking.stock_checks[-1]) if booking.stock_checks else None,
     }
     if timeline:
-        body["timeline"] = [{"at": _iso(e.at), "kind": e.kind, "message": e.message} for e in booking.events]
+        # In the order things happened (lines added in this session join the loaded list at its end).
+        timeline = sorted(booking.events, key=lambda e: e.at)
+        body["timeline"] = [{"at": _iso(e.at), "kind": e.kind, "message": e.message} for e in timeline]
     return body
 
 
@@ -104,45 +94,42 @@ def present_order(order):
         "product_code": order.product_code,
         "planned_quantity_kg": order.planned_quantity_kg,
         "actual_quantity_kg": order.actual_quantity_kg,
-        "status": order.status,
-        "status_label": order.status_label,
+        "status": order.status.value,
+        "status_label": order.status.label,
         "created_at": _iso(order.created_at),
         "shipped_at": _iso(order.shipped_at),
         "signed_quantity_kg": order.signed_quantity_kg,
         "signed_at": _iso(order.signed_at),
-        "sign_sync": present_sync(order) if order.status == "signed" else None,
+        "sign_sync": present_sync(order) if order.status == OrderStatus.signed else None,
     }
 
 
-def _driver_binding(request, user):
-    driver = logistics.driver_of(request.dbsession, user.id)
+def driver_binding(request, user):
+    """The ``driver`` section of ``GET /api/me``."""
+    driver = drivers.driver_of(request.dbsession, user.id)
     return None if driver is None else {"id": driver.id, "name": driver.name, "sync": present_sync(driver)}
 
 
-BINDINGS["driver"] = _driver_binding
+def present_report(report):
+    return {
+        "id": report.id, "vehicle_id": report.vehicle_id, "plate_no": report.vehicle.plate_no,
+        "expected_on": _iso(report.expected_on), "purpose": report.purpose, "report_no": report.external_ref,
+        "created_at": _iso(report.created_at), "sync": present_sync(report),
+    }
 
 
-def _int_param(request, name, default=None, maximum=None):
-    value = request.params.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise api_error(400, "invalid", f"参数 {name} 须为整数", {name: "须为整数"}) from None
-    if number < 1:
-        raise api_error(400, "invalid", f"参数 {name} 须为正整数", {name: "须为正整数"})
-    return min(number, maximum) if maximum else number
+def present_lane(lane):
+    return {
+        "code": lane.code, "name": lane.name, "status": lane.status, "status_label": lane.status_label,
+        "loading_count": lane.loading_count, "waiting_count": lane.waiting_count, "updated_at": _iso(lane.updated_at),
+    }
 
 
-def _date_param(request, name):
-    value = request.params.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise api_error(400, "invalid", f"参数 {name} 格式应为 YYYY-MM-DD", {name: "格式应为 YYYY-MM-DD"}) from None
+def present_place_in_queue(booking):
+    return {
+        "booking_id": booking.id, "lane_code": booking.lane_code, "position": booking.queue_position,
+        "called": booking.called_at is not None, "status": booking.status.value, "status_label": booking.status.label,
+    }
 
 
 @view_defaults(renderer="json", permission="wechat", require_csrf=False, openapi=True)
@@ -154,27 +141,28 @@ class DriverApi:
 
     @property
     def driver(self):
-        try:
-            return logistics.require_driver(self.db, self.user_id)
-        except logistics.LogisticsError as exc:
-            raise _refused(exc) from None
+        return drivers.require_driver(self.db, self.user_id)
 
-    def _do(self, change, *args, **kwargs):
-        try:
-            return change(*args, **kwargs)
-        except logistics.LogisticsError as exc:
-            raise _refused(exc) from None
+    @property
+    def policy(self):
+        return self.request.policy(Policy)
+
+    def _id(self):
+        return int(self.request.matchdict["id"])
+
+    def _created(self, body):
+        self.request.response.status = 201
+        return body
 
     # 人员信息登记
     @view_config(route_name="api.logistics.driver", request_method="GET")
     def get_driver(self):
-        driver = logistics.driver_of(self.db, self.user_id)
+        driver = drivers.driver_of(self.db, self.user_id)
         return {"driver": present_driver(driver) if driver else None}
 
     @view_config(route_name="api.logistics.driver", request_method="PUT")
     def put_driver(self):
-        driver = self._do(logistics.save_driver, self.db, self.request.wechat_user, json_body(self.request))
-        return {"driver": present_driver(driver)}
+        return {"driver": present_driver(drivers.save_driver(self.db, self.request.wechat_user, json_body(self.request)))}
 
     # 车辆信息登记
     @view_config(route_name="api.logistics.vehicles", request_method="GET")
@@ -183,56 +171,41 @@ class DriverApi:
 
     @view_config(route_name="api.logistics.vehicles", request_method="POST")
     def add_vehicle(self):
-        vehicle = self._do(logistics.add_vehicle, self.db, self.driver, json_body(self.request))
-        self.request.response.status = 201
-        return {"vehicle": present_vehicle(vehicle)}
+        return self._created({"vehicle": present_vehicle(drivers.add_vehicle(self.db, self.driver, json_body(self.request)))})
 
     @view_config(route_name="api.logistics.vehicle", request_method="PUT")
     def update_vehicle(self):
-        vehicle = self._do(logistics.vehicle_of, self.db, self.driver, int(self.request.matchdict["id"]))
-        self._do(logistics.update_vehicle, self.db, vehicle, json_body(self.request))
-        return {"vehicle": present_vehicle(vehicle)}
+        vehicle = drivers.vehicle_of(self.db, self.driver, self._id())
+        return {"vehicle": present_vehicle(drivers.update_vehicle(self.db, vehicle, json_body(self.request)))}
 
     @view_config(route_name="api.logistics.vehicle", request_method="DELETE")
     def remove_vehicle(self):
-        vehicle = self._do(logistics.vehicle_of, self.db, self.driver, int(self.request.matchdict["id"]))
-        self._do(logistics.remove_vehicle, self.db, vehicle)
+        drivers.remove_vehicle(self.db, drivers.vehicle_of(self.db, self.driver, self._id()))
         return {"ok": True}
 
     # 车辆入场报备
     @view_config(route_name="api.logistics.entry_reports", request_method="GET")
     def list_entry_reports(self):
-        reports = self.db.scalars(
-            select(EntryReport).where(EntryReport.driver_id == self.driver.id).order_by(EntryReport.id.desc()).limit(MAX_PAGE)
-        )
-        return {"entry_reports": [self._present_report(r) for r in reports]}
+        return {"entry_reports": [present_report(r) for r in queries.entry_reports_of(self.db, self.driver, MAX_PAGE)]}
 
     @view_config(route_name="api.logistics.entry_reports", request_method="POST")
     def report_entry(self):
-        report = self._do(logistics.report_entry, self.db, self.driver, json_body(self.request))
-        self.request.response.status = 201
-        return {"entry_report": self._present_report(report)}
-
-    def _present_report(self, report):
-        return {
-            "id": report.id, "vehicle_id": report.vehicle_id, "plate_no": report.vehicle.plate_no,
-            "expected_on": _iso(report.expected_on), "purpose": report.purpose, "report_no": report.external_ref,
-            "created_at": _iso(report.created_at), "sync": present_sync(report),
-        }
+        report = entry_reports.report_entry(self.db, self.driver, json_body(self.request))
+        return self._created({"entry_report": present_report(report)})
 
     # 提送货登记
     @view_config(route_name="api.logistics.products", request_method="GET")
     def products(self):
-        products = self.db.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code))
-        return {"products": [{"code": p.code, "name": p.name} for p in products]}
+        # The booking form offers arrival times within this many days.
+        products = [{"code": p.code, "name": p.name} for p in queries.active_products(self.db)]
+        return {"products": products, "max_days_ahead": self.policy.max_days_ahead}
 
     @view_config(route_name="api.logistics.bookings", request_method="GET")
     def list_bookings(self):
-        limit = _int_param(self.request, "limit", 20, MAX_PAGE)
-        before = _int_param(self.request, "before")
-        status = self.request.params.get("status") or None
-        if status is not None and status not in {s.value for s in BookingStatus}:
-            raise api_error(400, "invalid", "未知的状态", {"status": "未知的状态"})
+        params = self.request.params
+        limit = forms.query_integer(params, "limit", 20, MAX_PAGE)
+        before = forms.query_integer(params, "before")
+        status = forms.query_choice(params, "status", {s.value for s in BookingStatus}, "未知的状态")
         identity = self.request.wechat_identity
         # The version was read with the token, before the bookings: an answer is never older
         # than its key.
@@ -243,90 +216,56 @@ class DriverApi:
         return Response(body=body, content_type="application/json", charset="utf-8")
 
     def _bookings_page(self, limit, before, status):
-        # Everything present_booking reads, in two queries instead of one per booking.
-        query = (
-            select(Booking)
-            .where(Booking.driver_id == self.driver.id)
-            .options(
-                joinedload(Booking.vehicle, innerjoin=True),
-                joinedload(Booking.product, innerjoin=True),
-                selectinload(Booking.stock_checks),
-            )
-        )
-        if before:
-            query = query.where(Booking.id < before)
-        if status:
-            query = query.where(Booking.status == BookingStatus(status))
-        bookings = self.db.scalars(query.order_by(Booking.id.desc()).limit(limit)).all()
-        return {
-            "bookings": [present_booking(b) for b in bookings],
-            "next_before": bookings[-1].id if len(bookings) == limit else None,
-        }
+        page = queries.bookings_of(self.db, self.driver, limit=limit, before=before, status=status and BookingStatus(status))
+        return {"bookings": [present_booking(b) for b in page], "next_before": page[-1].id if len(page) == limit else None}
 
     @view_config(route_name="api.logistics.bookings", request_method="POST")
     def create_booking(self):
-        booking = self._do(logistics.create_booking, self.db, self.driver, json_body(self.request), _policy(self.request))
-        self.request.response.status = 201
-        return {"booking": present_booking(booking, timeline=True)}
+        booking = bookings.create_booking(self.db, self.driver, json_body(self.request), self.policy)
+        return self._created({"booking": present_booking(booking, timeline=True)})
 
     @view_config(route_name="api.logistics.booking", request_method="GET")
     def get_booking(self):
-        booking = self._do(logistics.booking_of, self.db, self.driver, int(self.request.matchdict["id"]))
-        return {"booking": present_booking(booking, timeline=True)}
+        return {"booking": present_booking(bookings.booking_of(self.db, self.driver, self._id()), timeline=True)}
 
     @view_config(route_name="api.logistics.booking_cancel", request_method="POST")
     def cancel_booking(self):
-        booking = self._do(logistics.booking_of, self.db, self.driver, int(self.request.matchdict["id"]))
-        self._do(logistics.cancel_booking, self.db, booking, by="driver")
-        return {"booking": present_booking(booking, timeline=True)}
+        booking = bookings.booking_of(self.db, self.driver, self._id())
+        return {"booking": present_booking(bookings.cancel_booking(self.db, booking, by="driver"), timeline=True)}
 
     # 单据查询 / 到货签收
     @view_config(route_name="api.logistics.orders", request_method="GET")
     def list_orders(self):
-        limit = _int_param(self.request, "limit", 20, MAX_PAGE)
-        status = self.request.params.get("status") or None
-        if status not in (None, "created", "shipped", "signed"):
-            raise api_error(400, "invalid", "未知的单据状态", {"status": "可选 created、shipped、signed"})
-        orders = logistics.orders_of(
-            self.db, self.driver, status=status, since=_date_param(self.request, "from"),
-            until=_date_param(self.request, "to"), before=_int_param(self.request, "before"), limit=limit,
+        params = self.request.params
+        limit = forms.query_integer(params, "limit", 20, MAX_PAGE)
+        choices = [s.value for s in OrderStatus]
+        status = forms.query_choice(params, "status", choices, "未知的单据状态", "可选 " + "、".join(choices))
+        found = queries.orders_of(
+            self.db, self.driver, status=status, since=forms.query_date(params, "from"), until=forms.query_date(params, "to"),
+            before=forms.query_integer(params, "before"), limit=limit,
         )
-        return {"orders": [present_order(o) for o in orders], "next_before": orders[-1].id if len(orders) == limit else None}
+        return {
+            "orders": [present_order(o) for o in found],
+            "next_before": found[-1].id if len(found) == limit else None,
+            # Shown on the sign-off form before the driver submits.
+            "signoff_tolerance_percent": self.policy.signoff_tolerance_percent,
+        }
 
     @view_config(route_name="api.logistics.orders_refresh", request_method="POST")
     def refresh_orders(self):
-        from portal.actors.le import refresh_documents
-
-        outbox.defer(self.db, refresh_documents, self.driver.id)
+        orders.request_documents(self.db, self.driver)
         self.request.response.status = 202
         return {"ok": True, "message": "正在从物流系统刷新单据，请稍后查看"}
 
     @view_config(route_name="api.logistics.order_sign", request_method="POST")
     def sign_order(self):
-        order = self._do(
-            logistics.sign_order, self.db, self.driver, self.request.matchdict["order_no"], json_body(self.request), _policy(self.request)
-        )
+        order = orders.sign_order(self.db, self.driver, self.request.matchdict["order_no"], json_body(self.request), self.policy)
         return {"order": present_order(order)}
 
     # 排队信息
     @view_config(route_name="api.logistics.lanes", request_method="GET")
     def lanes(self):
-        lanes = self.db.scalars(select(Lane).order_by(Lane.code)).all()
-        mine = self.db.scalars(
-            select(Booking).where(
-                Booking.driver_id == self.driver.id,
-                Booking.status.in_([BookingStatus.registered, BookingStatus.entered, BookingStatus.loading]),
-            )
-        ).all()
         return {
-            "lanes": [
-                {"code": l.code, "name": l.name, "status": l.status, "status_label": l.status_label,
-                 "loading_count": l.loading_count, "waiting_count": l.waiting_count, "updated_at": _iso(l.updated_at)}
-                for l in lanes
-            ],
-            "my_queue": [
-                {"booking_id": b.id, "lane_code": b.lane_code, "position": b.queue_position, "called": b.called_at is not None,
-                 "status": b.status.value, "status_label": b.status_label}
-                for b in mine
-            ],
+            "lanes": [present_lane(lane) for lane in queries.lanes(self.db)],
+            "my_queue": [present_place_in_queue(b) for b in queries.queueing_bookings_of(self.db, self.driver)],
         }

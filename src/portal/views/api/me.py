@@ -5,10 +5,7 @@ from pyramid.view import view_config
 
 from portal.services import identity
 
-from . import api_error, json_body
-
-#: Domains add what a user has bound (canteen phone, driver profile …): name → fn(request, user).
-BINDINGS = {}
+from . import json_body
 
 
 def present_me(request, user):
@@ -17,7 +14,8 @@ def present_me(request, user):
         "display_name": user.display_name,
         "is_staff": user.is_staff,
         "roles": identity.roles(user),
-        "bindings": {name: present(request, user) for name, present in BINDINGS.items()},
+        # What the user has bound in each area (``config.add_me_section``).
+        "bindings": {name: present(request, user) for name, present in request.registry.catalogue.me_sections.items()},
         "first_login_at": user.first_login_at.isoformat(),
     }
     if request.session.get("wechat_token"):
@@ -37,8 +35,5 @@ def update_me(request):
     user = request.wechat_user
     if "display_name" in body:
         value = body["display_name"]
-        try:
-            identity.set_display_name(user, value if isinstance(value, str) else "")
-        except identity.LoginError as exc:
-            raise api_error(400, "invalid", exc.message, {"display_name": exc.message}) from None
+        identity.set_display_name(user, value if isinstance(value, str) else "")
     return present_me(request, user)
