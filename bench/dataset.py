@@ -32,7 +32,7 @@ def _sha256(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def seed(engine, *, drivers=DRIVERS, tokens=10):
+def seed(engine, *, drivers=DRIVERS, tokens=20):
     """Products, users, drivers, vehicles, bearer tokens for the first ``tokens`` drivers, and a
     logistics admin with a session (cookie ``portal_admin=ADMIN_SESSION``)."""
     products = list(PRODUCTS)

@@ -42,6 +42,7 @@ PAGES = [
     "/admin/logistics/products",
     "/admin/logistics/products/NAOH",
     "/admin/logistics/lanes",
+    "/admin/logistics/le-events",
 ]
 
 
@@ -134,8 +135,8 @@ def test_a_logistics_admin_gets_in_and_sees_the_navigation(testapp, db):
     for path in PAGES:
         testapp.get(path.format(booking=booking.id, driver=vehicle.driver_id), status=200)
     nav = testapp.get("/admin/").text.split("<nav>")[1].split("</nav>")[0]
-    assert [label for label in ("概览", "提送货登记", "驾驶员与车辆", "品名与库存", "装车道", "公众号用户") if label in nav] == [
-        "概览", "提送货登记", "驾驶员与车辆", "品名与库存", "装车道",
+    assert [label for label in ("概览", "提送货登记", "驾驶员与车辆", "品名与库存", "装车道", "LE 事件", "公众号用户") if label in nav] == [
+        "概览", "提送货登记", "驾驶员与车辆", "品名与库存", "装车道", "LE 事件",
     ]
     assert nav.index("概览") < nav.index("提送货登记") < nav.index("装车道")
     testapp.get("/admin/logistics/bookings/999999", status=404)

@@ -25,7 +25,7 @@ import portal.models.meta
 from portal import validation
 
 revision = '0007'
-down_revision = '0005'
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

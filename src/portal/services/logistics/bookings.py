@@ -41,11 +41,16 @@ from .policy import Policy
 ENDED = (BookingStatus.cancelled, BookingStatus.expired)
 
 
-def add_event(booking: Booking, kind: str, message: str, **data) -> None:
-    """A line of the booking's timeline."""
+def add_event(
+    booking: Booking, kind: str, message: str, *, at: datetime | None = None, received_at: datetime | None = None, **data
+) -> None:
+    """A line of the booking's timeline: at ``at`` (now for our own steps; when it happened for
+    what another system reports, with ``received_at``)."""
     # Added to the session rather than appended to booking.events: appending would first load
     # the whole timeline of a booking whose events are not loaded yet (every actor's case).
-    object_session(booking).add(BookingEvent(booking=booking, kind=kind, message=message, data=data or None, at=utcnow()))
+    object_session(booking).add(
+        BookingEvent(booking=booking, kind=kind, message=message, data=data or None, at=at or utcnow(), received_at=received_at)
+    )
 
 
 def create_booking(db: Session, driver: Driver, data: dict, policy: Policy, now: datetime | None = None) -> Booking:

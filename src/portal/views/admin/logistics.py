@@ -1,5 +1,7 @@
-"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes."""
+"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes,
+and the events LE sent."""
 
+import json
 from functools import partial
 from io import BytesIO
 from urllib.parse import quote
@@ -10,8 +12,8 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from portal import validation
-from portal.forms import Form
-from portal.models.logistics import Booking, BookingStatus, Driver, Product
+from portal.forms import Form, positive
+from portal.models.logistics import Booking, BookingStatus, Driver, LeEventResult, Product, VisitFactKind
 from portal.refusal import Refusal
 from portal.services import audit
 from portal.services.logistics import bookings as booking_rules
@@ -114,8 +116,11 @@ def export_bookings(request):
 )
 def booking(request):
     booking = get_or_404(request, Booking)
-    checks = queries.stock_checks_of(request.dbsession, booking)
-    return {"booking": booking, "checks": checks, **_people()}
+    db = request.dbsession
+    return {
+        "booking": booking, "checks": queries.stock_checks_of(db, booking), "le_events": queries.le_event_counts(db, booking),
+        "facts": [booking.facts[kind] for kind in VisitFactKind if kind in booking.facts], **_people(),
+    }
 
 
 @view_config(route_name="admin.logistics.booking", request_method="POST", permission=PERMISSION)
@@ -272,3 +277,21 @@ def update_product(request):
 def lanes(request):
     lanes, queues = queries.lane_queues(request.dbsession)
     return {"lanes": lanes, "queues": queues}
+
+
+# -- LE 事件 ------------------------------------------------------------------------------------
+
+#: What an operator filters LE's events by (a duplicate is only an answer, never a row).
+EVENT_RESULTS = (LeEventResult.applied, LeEventResult.ignored, LeEventResult.conflict)
+
+
+@view_config(route_name="admin.logistics.le_events", renderer="admin/logistics/le_events.html", permission=PERMISSION)
+def le_events(request):
+    filters = {key: request.params.get(key, "").strip() for key in ("result", "booking")}
+    result = LeEventResult(filters["result"]) if filters["result"] in EVENT_RESULTS else None
+    booking_id = positive(filters["booking"])
+    query = queries.le_event_list(result=result, booking_id=booking_id if booking_id and booking_id < 2**63 else None)
+    return {
+        "page": Page(request, request.dbsession, query, per_page=50), "filters": filters, "results": EVENT_RESULTS,
+        "as_json": partial(json.dumps, ensure_ascii=False),
+    }

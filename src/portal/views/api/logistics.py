@@ -80,7 +80,9 @@ def present_booking(booking, timeline=False):
         "check": present_sync(booking.stock_checks[-1]) if booking.stock_checks else None,
     }
     if timeline:
-        body["timeline"] = [{"at": _iso(e.at), "kind": e.kind, "message": e.message} for e in booking.events]
+        # In the order things happened (lines added in this session join the loaded list at its end).
+        timeline = sorted(booking.events, key=lambda e: e.at)
+        body["timeline"] = [{"at": _iso(e.at), "kind": e.kind, "message": e.message} for e in timeline]
     return body
 
 
