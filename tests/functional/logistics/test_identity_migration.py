@@ -19,10 +19,10 @@ VEHICLE = """INSERT INTO vehicles (id, driver_id, plate_no, trailer_no, tank_cap
 
 @pytest.fixture
 def before_0007(tmp_path):
-    """A database of the embedded default at revision 0005, and its Alembic configuration."""
+    """A database of the embedded default at revision 0006 (the one before 0007), and its Alembic configuration."""
     url = f"sqlite:///{tmp_path / 'portal.sqlite'}"
     config = alembic_config({"sqlalchemy.url": url})
-    command.upgrade(config, "0005")
+    command.upgrade(config, "0006")
     engine = sa.create_engine(url)
     yield engine, config
     engine.dispose()
@@ -55,7 +55,7 @@ def test_drivers_sharing_an_id_number_stop_the_upgrade_naming_them(before_0007):
     with pytest.raises(RuntimeError, match=r"drivers 1, 2 share the ID number 110\*{11}002X"):
         command.upgrade(config, "head")
     with engine.connect() as db:
-        assert db.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0005"
+        assert db.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0006"
         assert db.scalar(sa.text("SELECT id_card_no FROM drivers WHERE id = 2")).startswith("１")  # untouched
 
     # An operator keeps one profile per person; the upgrade then goes through.
