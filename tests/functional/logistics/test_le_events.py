@@ -53,11 +53,12 @@ def _order(booking, order_no="SO1", minutes=0, **fields):
     return _event("outbound_order.created", minutes, **data)
 
 
-def _new_booking(db, settings, driver=None, kind="delivery"):
+def _new_booking(db, settings, driver=None, kind="delivery", hours=1):
+    """A booking arriving in ``hours``; a truck's second booking must not overlap its first."""
     driver = driver or factories.driver(db, factories.wechat_user(db))
     policy = Policy.from_settings(settings)
     data = {"kind": kind, "product_code": "NAOH32", "quantity_kg": 20000, "vehicle_id": driver.vehicles[0].id,
-            "planned_arrival_at": (utcnow() + timedelta(hours=1)).isoformat()}
+            "planned_arrival_at": (utcnow() + timedelta(hours=hours)).isoformat()}
     booking = booking_service.create_booking(db, driver, data, policy)
     if kind == "pickup":
         stock_service.decide_stock(db, booking.stock_checks[-1], 10_000_000, policy)
@@ -203,7 +204,7 @@ def test_an_order_naming_another_drivers_booking_or_booking_is_a_conflict(testap
     assert _send(testapp, settings, claim, status=409)["error"]["code"] == "ORDER_CONFLICT"
     assert db.scalars(select(OutboundOrder)).all() == []
     # The same driver's order moved to another of their bookings is refused too.
-    second = _new_booking(db, settings, driver=booking.driver)
+    second = _new_booking(db, settings, driver=booking.driver, hours=30)
     _send(testapp, settings, _order(booking, "SO-Y", actual_quantity_kg=1000))
     assert _send(testapp, settings, _order(second, "SO-Y", minutes=3), status=409)["error"]["code"] == "ORDER_CONFLICT"
     assert db.scalars(select(OutboundOrder.booking_id)).one() == booking.id
