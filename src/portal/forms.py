@@ -7,6 +7,7 @@ them all at once; the ``query_*`` helpers read one query parameter or refuse it.
 import re
 from datetime import date, datetime
 
+from . import validation
 from .quantities import tonnes
 from .refusal import Refusal
 
@@ -29,12 +30,23 @@ class Form:
             self.errors[name] = message
 
     def text(self, name: str, label: str, *, max_len: int, required: bool = True) -> str | None:
+        """Trimmed text; invisible control and format characters (a right-to-left override …) refused."""
         value = self.data.get(name)
         value = value.strip() if isinstance(value, str) else ""
         if required and not value:
             self.errors[name] = f"请填写{label}"
         elif len(value) > max_len:
             self.errors[name] = f"{label}不能超过 {max_len} 个字"
+        elif validation.hidden_characters(value):
+            self.errors[name] = f"{label}含有不可见的控制字符，请删除后重试"
+        return value or None
+
+    def person_name(self, name: str, label: str) -> str | None:
+        """A person's name in its normal form (portal.validation.name_ok)."""
+        low, high = validation.NAME_LENGTH
+        value = validation.normalise_name(self.text(name, label, max_len=4 * high))
+        if name not in self.errors and not validation.name_ok(value):
+            self.errors[name] = f"{label}须为 {low}–{high} 个汉字或字母，可用间隔号“·”或空格分隔，不能含数字、符号或表情"
         return value or None
 
     def date(self, name: str, label: str, *, required: bool = True) -> date | None:

@@ -107,10 +107,10 @@ def _seed(url, settings, engine, session_factory, broker):
                                                   "vehicle_id": vehicle.id, "planned_arrival_at": arrival}, policy)
             for kind in ("delivery", "pickup")
         ]
-        order = order_service.upsert_order(db, {
+        order = order_service.record_order(db, {
             "order_no": "SO0001", "driver_id": driver.id, "booking_id": bookings[0].id, "product_code": "NAOH32",
-            "planned_quantity_kg": 20000, "actual_quantity_kg": 19950, "status": "shipped", "shipped_at": utcnow(),
-        }, policy)
+            "planned_quantity_kg": 20000, "actual_quantity_kg": 19950,
+        }, utcnow(), "seed", policy).order
         entry_report_service.report_entry(db, driver, {"vehicle_id": vehicle.id, "expected_on": _today(), "purpose": "提货"})
         staff = factories.wechat_user(db, staff=True)
         return Seeded(

@@ -80,11 +80,13 @@ def includeme(config):
     config.add_route("admin.logistics.products", "/admin/logistics/products")
     config.add_route("admin.logistics.product", "/admin/logistics/products/{code:[A-Z0-9_]{2,32}}")
     config.add_route("admin.logistics.lanes", "/admin/logistics/lanes")
+    config.add_route("admin.logistics.le_events", "/admin/logistics/le-events")
     config.scan("portal.views.admin.logistics")
     config.add_admin_nav("提送货登记", "admin.logistics.bookings", area="logistics")
     config.add_admin_nav("驾驶员与车辆", "admin.logistics.drivers", area="logistics")
     config.add_admin_nav("品名与库存", "admin.logistics.products", area="logistics")
     config.add_admin_nav("装车道", "admin.logistics.lanes", area="logistics")
+    config.add_admin_nav("LE 事件", "admin.logistics.le_events", area="logistics")
 
     config.add_periodic_job("booking-expiry-sweep", 60, "提送货登记逾期退卡（延时消息的兜底）", run=_expire_overdue_bookings)
     config.add_periodic_job("le-lanes-refresh", 60, "从 LE 刷新装车道排队信息", actor="le.refresh_lanes")

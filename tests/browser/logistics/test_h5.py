@@ -51,8 +51,9 @@ def _register_driver(phone, docs=False):
     assert phone.error_under("escort.id_card_no") == "请填写押运员身份证号"
     phone.shot("driver-field-errors", doc=docs and "driver-field-errors")
 
-    page.fill("input[name=id_card_no]", "11010519491231002X")
-    page.fill("input[name=mobile]", "13800000000")
+    # As a Chinese phone keyboard types them: full-width digits and ｘ.
+    page.fill("input[name=id_card_no]", "１１０１０５１９４９１２３１００２ｘ")
+    page.fill("input[name=mobile]", "１３８ ０００ ０００００")
     page.fill("input[name='escort.name']", "王押运")
     page.fill("input[name='escort.id_card_no']", "11010519491231002X")
     assert page.locator(".van-field__error-message").count() == 0  # each went as its field changed
@@ -212,10 +213,17 @@ def test_refusals_show_where_they_belong(phone, worker, committed):
     _register_driver(phone)
     _add_vehicle(phone)
 
-    # The profile shows masked numbers; a vehicle is changed in its own form.
+    # The profile shows masked numbers (stored in normal form); a change need not type them again.
     phone.open("/h5/logistics/driver")
     assert "110***********002X" in page.inner_text(".page") and "138****0000" in page.inner_text(".page")
     phone.shot("driver-profile")
+    page.click("text=修改信息")
+    assert page.input_value("input[name=id_card_no]") == "" and page.input_value("input[name=mobile]") == ""
+    page.fill("input[name=licence_no]", "350102199001019999")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=350102199001019999")
+    assert "110***********002X" in page.inner_text(".page") and "138****0000" in page.inner_text(".page")
+    # A vehicle is changed in its own form.
     phone.open("/h5/logistics/vehicles")
     page.click("[data-plate='闽A12345'] >> text=修改")
     page.wait_for_selector("input[name=tank_capacity_kg]")
@@ -266,6 +274,28 @@ def test_refusals_show_where_they_belong(phone, worker, committed):
     dialog = page.wait_for_selector(".van-dialog")
     assert "装货人查验未通过" in dialog.inner_text() and "登记数量 29 吨超过罐体容量 28.5 吨" in dialog.inner_text()
     phone.shot("booking-check-failed", full=False)
+
+
+def test_an_id_number_registered_from_another_account_says_how_to_move_it(phone, committed):
+    with Transaction(committed) as db:
+        factories.driver(db, id_card_no="11010519491231002X")
+    page = phone.page
+    phone.open("/h5/logistics/driver")
+    phone.login(nickname="新手机")
+    page.wait_for_url(phone.base + "/h5/logistics/driver")
+    phone.settle()
+    page.fill("input[name=name]", "李师傅")
+    page.fill("input[name=id_card_no]", "１１０１０５１９４９１２３１００２ｘ")
+    page.fill("input[name=mobile]", "13800000000")
+    page.fill("input[name=licence_no]", "350102199001011234")
+    page.fill("input[name=qualification_no]", "3501002024000123")
+    _pick_date(phone, "qualification_expires_on")
+    page.click("button[type=submit]")
+    dialog = page.wait_for_selector(".van-dialog")
+    assert "身份证号已登记" in dialog.inner_text() and "告知本账号编号" in dialog.inner_text()
+    phone.shot("driver-id-card-registered", full=False)
+    page.click("text=知道了")
+    assert phone.error_under("id_card_no") == "该身份证号已由另一个微信账号登记"
 
 
 def test_an_expired_session_comes_back_to_the_same_page(phone, committed):

@@ -161,7 +161,9 @@ def test_sign_off_is_validated_against_the_shipped_quantity_and_happens_once(tes
 def test_booking_lists_page_by_keyset(testapp, db, driver_user):
     driver = factories.driver(db, driver_user)
     auth = _auth(db, driver_user)
-    ids = [_book(testapp, auth, driver.vehicles[0].id, kind="delivery")["booking"]["id"] for _ in range(5)]
+    # A truck books one window at a time: 5 h apart.
+    ids = [_book(testapp, auth, driver.vehicles[0].id, kind="delivery", planned_arrival_at=_arrival(2 + 5 * n))["booking"]["id"]
+           for n in range(5)]
     first = testapp.get("/api/logistics/bookings", {"limit": 2}, headers=auth).json
     assert [b["id"] for b in first["bookings"]] == ids[:-3:-1]
     second = testapp.get("/api/logistics/bookings", {"limit": 2, "before": first["next_before"]}, headers=auth).json

@@ -3,7 +3,7 @@ worker → the LE and MES simulators → LE's events back to our app."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -43,7 +43,7 @@ def _new_driver(portal, committed, products=("NAOH32",), oa_openid=None):
         user = factories.wechat_user(db, **({"oa_openid": oa_openid} if oa_openid else {}))
         token = factories.token_for(db, user)
     phone = Driver_(portal, token)
-    phone.call("PUT", "/api/logistics/driver", json=factories.driver_payload())
+    phone.call("PUT", "/api/logistics/driver", json=factories.driver_payload(id_card_no=factories.unique_id_card()))
     vehicle = phone.call("POST", "/api/logistics/vehicles", 201, json=factories.vehicle_payload(approved_products=list(products)))
     return phone, vehicle["vehicle"]["id"]
 
@@ -83,7 +83,14 @@ def test_registration_and_a_whole_pickup_visit(portal, worker, committed, simula
     le.play_visit(booking["id"], actual_quantity_kg=24980)
     done = wait_for(lambda: (b := _booking(phone, booking["id"]))["status"] == "completed" and b)
     assert done["actual_quantity_kg"] == 24980
-    assert [t["kind"] for t in done["timeline"]][:4] == ["created", "stock_ok", "registered", "le_registered"]
+    # In the order things happened: our steps at our times, LE's at theirs — whole seconds, so
+    # a visit played at once may start in the very second of our registration, before it.
+    times = [datetime.fromisoformat(t["at"]) for t in done["timeline"]]
+    assert times == sorted(times)
+    kinds = [t["kind"] for t in done["timeline"]]
+    ours = ["created", "stock_ok", "registered", "le_registered"]
+    visit = ["truck.entered", "called", "loading.started", "truck.loaded", "order", "truck.exited"]
+    assert [k for k in kinds if k in ours] == ours and [k for k in kinds if k in visit] == visit
     with Transaction(committed) as db:
         assert stock_service.reserved_kg(db, "NAOH32") == 0  # released once loaded
     [order] = phone.call("GET", "/api/logistics/orders")["orders"]
@@ -126,8 +133,10 @@ def test_fifty_concurrent_pickups_never_reserve_more_than_the_stock_allows(porta
     def book(i):
         phone, vehicle_id = phones[i % 10]
         barrier.wait()
+        # Each truck's five bookings in five time windows: one per window is all a truck may hold.
         return phone.call("POST", "/api/logistics/bookings", 201, json={
-            "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": vehicle_id, "planned_arrival_at": _arrival()})["booking"]["id"]
+            "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": vehicle_id,
+            "planned_arrival_at": _arrival(hours=2 + 5 * (i // 10))})["booking"]["id"]
 
     with ThreadPoolExecutor(50) as pool:
         ids = list(pool.map(book, range(50)))

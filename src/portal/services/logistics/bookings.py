@@ -9,7 +9,7 @@ which reconciles LE with the booking's latest state whatever order the messages 
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from portal import outbox
@@ -17,6 +17,7 @@ from portal.db import Transaction
 from portal.forms import Form
 from portal.models.admin import AdminUser
 from portal.models.logistics import (
+    ACTIVE,
     Booking,
     BookingEvent,
     BookingKind,
@@ -41,11 +42,16 @@ from .policy import Policy
 ENDED = (BookingStatus.cancelled, BookingStatus.expired)
 
 
-def add_event(booking: Booking, kind: str, message: str, **data) -> None:
-    """A line of the booking's timeline."""
+def add_event(
+    booking: Booking, kind: str, message: str, *, at: datetime | None = None, received_at: datetime | None = None, **data
+) -> None:
+    """A line of the booking's timeline: at ``at`` (now for our own steps; when it happened for
+    what another system reports, with ``received_at``)."""
     # Added to the session rather than appended to booking.events: appending would first load
     # the whole timeline of a booking whose events are not loaded yet (every actor's case).
-    object_session(booking).add(BookingEvent(booking=booking, kind=kind, message=message, data=data or None, at=utcnow()))
+    object_session(booking).add(
+        BookingEvent(booking=booking, kind=kind, message=message, data=data or None, at=at or utcnow(), received_at=received_at)
+    )
 
 
 def create_booking(db: Session, driver: Driver, data: dict, policy: Policy, now: datetime | None = None) -> Booking:
@@ -64,18 +70,25 @@ def create_booking(db: Session, driver: Driver, data: dict, policy: Policy, now:
         form.error("planned_arrival_at", f"只能登记 {policy.max_days_ahead} 天内的到厂计划")
     form.done()
 
-    # Vehicle and product in one query: a round trip less on every booking.
+    # Vehicle and product in one query: a round trip less on every booking. The vehicle's row
+    # lock makes bookings of one truck take turns, so that two identical requests at the same
+    # moment (a double tap) cannot both pass the duplicate check below.
     row = db.execute(
-        select(Vehicle, Product).outerjoin(Product, Product.code == product_code).where(Vehicle.id == vehicle_id)
+        select(Vehicle, Product)
+        .outerjoin(Product, Product.code == product_code)
+        .where(Vehicle.id == vehicle_id)
+        .with_for_update(of=Vehicle)
     ).first()
     vehicle, product = row if row is not None else (None, None)
     check_own_vehicle(vehicle, driver)
     if product is None or not product.active:
         raise Refusal("invalid", "该品名不可登记", {"product_code": "未知或已停用的品名"})
     _loader_check(driver, vehicle, product, quantity, planned.astimezone(SHANGHAI).date())
+    kind = BookingKind(kind)
+    _refuse_overlap(db, vehicle, kind, product, planned, reservation_window(product, policy))
 
     booking = Booking(
-        driver=driver, vehicle=vehicle, product=product, kind=BookingKind(kind), quantity_kg=quantity,
+        driver=driver, vehicle=vehicle, product=product, kind=kind, quantity_kg=quantity,
         planned_arrival_at=planned, status=BookingStatus.checking, reserved_kg=0, le_state=LeState.none,
     )
     db.add(booking)
@@ -110,9 +123,41 @@ def _loader_check(driver: Driver, vehicle: Vehicle, product: Product, quantity: 
         raise Refusal("check_failed", "装货人查验未通过：" + "；".join(refusals), {"reasons": refusals}, status=422)
 
 
+def reservation_window(product: Product, policy: Policy) -> timedelta:
+    """How long after its planned arrival a booking of the product stays valid."""
+    return timedelta(minutes=product.reservation_minutes or policy.reservation_minutes)
+
+
+def _refuse_overlap(
+    db: Session, vehicle: Vehicle, kind: BookingKind, product: Product, planned: datetime, window: timedelta
+) -> None:
+    """No second active booking of one truck, kind and product whose time window overlaps: a
+    double tap, or the same trip booked twice."""
+    other = db.scalars(
+        select(Booking)
+        .where(
+            Booking.vehicle_id == vehicle.id, Booking.kind == kind, Booking.product_code == product.code,
+            Booking.status.in_(ACTIVE), Booking.planned_arrival_at < planned + window,
+            # Registered, the window ends at expires_at; checking, a window after the planned arrival.
+            or_(Booking.expires_at > planned, and_(Booking.expires_at.is_(None), Booking.planned_arrival_at > planned - window)),
+        )
+        .order_by(Booking.planned_arrival_at)
+        .limit(1)
+    ).first()
+    if other is not None:
+        arrival = local_time(other.planned_arrival_at, "%m-%d %H:%M")
+        raise Refusal(
+            "duplicate_booking",
+            f"该车辆已有 {arrival} 到厂的{product.name}{kind.label}登记（#{other.id}，{other.status.label}），"
+            "与本次时段重叠，请勿重复登记；如需更改，请先取消原登记",
+            {"planned_arrival_at": f"与登记 #{other.id} 的时段重叠"},
+            status=409,
+        )
+
+
 def register(db: Session, booking: Booking, policy: Policy, now: datetime) -> None:
     """登记成功: valid until planned arrival + the reservation window; LE is told, expiry set."""
-    window = timedelta(minutes=booking.product.reservation_minutes or policy.reservation_minutes)
+    window = reservation_window(booking.product, policy)
     booking.status = BookingStatus.registered
     booking.expires_at = max(booking.planned_arrival_at, now) + window
     add_event(booking, "registered", f"登记成功，请于 {local_time(booking.expires_at, '%m-%d %H:%M')} 前入厂，逾期自动退卡")
@@ -245,20 +290,11 @@ def cancelled_at_le(booking: Booking) -> None:
 # -- operators (后台): each change audited in the same transaction ------------------------------
 
 
-def _admin_reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise Refusal("reason_required", "请填写操作原因", {"reason": "请填写操作原因"})
-    if len(reason) > 200:
-        raise Refusal("reason_too_long", "操作原因不能超过 200 个字", {"reason": "操作原因不能超过 200 个字"})
-    return reason
-
-
 def admin_cancel_booking(
     db: Session, booking: Booking, admin: AdminUser, policy: Policy, *, reason: str | None, ip: str | None = None
 ) -> Booking:
     """取消登记 by an admin, with the reason the driver will read (and is sent)."""
-    reason = _admin_reason(reason)
+    reason = audit.required_reason(reason)
     db.refresh(booking, with_for_update=True)
     before = booking.status.value
     cancel_booking(db, booking, by="admin", reason=reason)
@@ -275,7 +311,7 @@ def admin_expire_booking(
     db: Session, booking: Booking, admin: AdminUser, policy: Policy, *, reason: str | None, ip: str | None = None
 ) -> Booking:
     """手动退卡: a registered booking ended before its window runs out."""
-    reason = _admin_reason(reason)
+    reason = audit.required_reason(reason)
     db.refresh(booking, with_for_update=True)
     if booking.status is not BookingStatus.registered:
         raise Refusal("not_registered", f"当前状态为“{booking.status.label}”，只有已登记的预约可以退卡", status=409)

@@ -15,6 +15,8 @@ from portal.models.logistics import (
     Driver,
     EntryReport,
     Lane,
+    LeEvent,
+    LeEventResult,
     OutboundOrder,
     Product,
     StockCheck,
@@ -210,3 +212,19 @@ def lane_queues(db: Session) -> tuple[list[Lane], dict[str, list[Booking]]]:
     for booking in queued:
         queues[booking.lane_code].append(booking)
     return all_lanes, queues
+
+
+def le_event_list(*, result: LeEventResult | None = None, booking_id: int | None = None) -> Select:
+    """LE 事件: what LE sent and what became of it, latest received first."""
+    query = select(LeEvent).order_by(LeEvent.received_at.desc(), LeEvent.event_id)
+    if result:
+        query = query.where(LeEvent.result == result)
+    if booking_id:
+        query = query.where(LeEvent.booking_id == booking_id)
+    return query
+
+
+def le_event_counts(db: Session, booking: Booking) -> dict[LeEventResult, int]:
+    """How many of LE's events about the booking ended each way."""
+    rows = db.execute(select(LeEvent.result, func.count()).where(LeEvent.booking_id == booking.id).group_by(LeEvent.result))
+    return {LeEventResult(result): count for result, count in rows}

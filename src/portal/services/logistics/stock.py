@@ -41,11 +41,14 @@ def decide_stock(db: Session, check: StockCheck, stock_kg: int, policy: Policy, 
     # committed meanwhile would be overwritten.
     booking = db.get(Booking, check.booking_id, with_for_update=True, populate_existing=True)
     product = db.get(Product, booking.product_code, with_for_update={"key_share": True})
+    checking = booking.status is BookingStatus.checking
+    # Added up before anything in the session changes, so that the sum needs no flush first:
+    # the time under the lock is what bounds how many checks of one product pass a second.
+    reserved = reserved_kg(db, product.code) if checking else None
     product.stock_kg, product.stock_at = stock_kg, now
-    if booking.status is not BookingStatus.checking:
+    if not checking:
         check.mark_synced()
         return booking
-    reserved = reserved_kg(db, product.code)
     available = stock_kg - reserved
     check.stock_kg, check.reserved_kg, check.threshold_kg = stock_kg, reserved, product.threshold_kg
     check.accepted = available - booking.quantity_kg >= product.threshold_kg

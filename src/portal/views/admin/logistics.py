@@ -1,5 +1,7 @@
-"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes."""
+"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes,
+and the events LE sent."""
 
+import json
 from functools import partial
 from io import BytesIO
 from urllib.parse import quote
@@ -10,9 +12,10 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from portal import validation
-from portal.forms import Form
-from portal.models.logistics import Booking, BookingStatus, Driver, Product
+from portal.forms import Form, positive
+from portal.models.logistics import Booking, BookingStatus, Driver, LeEventResult, Product, VisitFactKind
 from portal.refusal import Refusal
+from portal.services import audit
 from portal.services.logistics import bookings as booking_rules
 from portal.services.logistics import drivers as driver_rules
 from portal.services.logistics import products as product_rules
@@ -113,8 +116,11 @@ def export_bookings(request):
 )
 def booking(request):
     booking = get_or_404(request, Booking)
-    checks = queries.stock_checks_of(request.dbsession, booking)
-    return {"booking": booking, "checks": checks, **_people()}
+    db = request.dbsession
+    return {
+        "booking": booking, "checks": queries.stock_checks_of(db, booking), "le_events": queries.le_event_counts(db, booking),
+        "facts": [booking.facts[kind] for kind in VisitFactKind if kind in booking.facts], **_people(),
+    }
 
 
 @view_config(route_name="admin.logistics.booking", request_method="POST", permission=PERMISSION)
@@ -148,14 +154,41 @@ def drivers(request):
     return {"page": Page(request, request.dbsession, query), "q": q, "warning": warning, **_people()}
 
 
-@view_config(route_name="admin.logistics.driver", renderer="admin/logistics/driver.html", permission=PERMISSION)
-def driver(request):
+def _driver_context(request, driver, move=None, errors=None, target=None):
     db = request.dbsession
-    driver = get_or_404(request, Driver)
     return {
         "driver": driver, "bookings": queries.recent_bookings_of(db, driver), "product_names": queries.product_names(db),
+        "history": audit.history_of(db, "driver", driver.id), "move": move or {}, "errors": errors or {}, "target": target,
         **_people(),
     }
+
+
+@view_config(
+    route_name="admin.logistics.driver", request_method="GET", renderer="admin/logistics/driver.html", permission=PERMISSION
+)
+def driver(request):
+    return _driver_context(request, get_or_404(request, Driver))
+
+
+@view_config(
+    route_name="admin.logistics.driver", request_method="POST", renderer="admin/logistics/driver.html", permission=PERMISSION
+)
+def move_driver(request):
+    """转移微信账号 in two steps: the target account shown for confirmation, then the move."""
+    driver = get_or_404(request, Driver)
+    db = request.dbsession
+    move = {"target": request.POST.get("target", "").strip(), "reason": request.POST.get("reason", "").strip()}
+    try:
+        if request.POST.get("confirmed") != "yes":
+            audit.required_reason(move["reason"])
+            return _driver_context(request, driver, move, target=driver_rules.move_target(db, driver, move["target"]))
+        admin = request.admin_session.admin
+        driver_rules.move_driver(db, driver, move["target"], admin, reason=move["reason"], ip=client_ip(request))
+    except Refusal as refusal:
+        request.response.status = refusal.status
+        return _driver_context(request, driver, move, form_errors(refusal))
+    request.session.flash(f"已将驾驶员 {driver.name} 转移到微信用户 #{driver.user_id}", "success")
+    return HTTPFound(request.route_url("admin.logistics.driver", id=driver.id))
 
 
 # -- 品名与库存 ---------------------------------------------------------------------------------
@@ -244,3 +277,21 @@ def update_product(request):
 def lanes(request):
     lanes, queues = queries.lane_queues(request.dbsession)
     return {"lanes": lanes, "queues": queues}
+
+
+# -- LE 事件 ------------------------------------------------------------------------------------
+
+#: What an operator filters LE's events by (a duplicate is only an answer, never a row).
+EVENT_RESULTS = (LeEventResult.applied, LeEventResult.ignored, LeEventResult.conflict)
+
+
+@view_config(route_name="admin.logistics.le_events", renderer="admin/logistics/le_events.html", permission=PERMISSION)
+def le_events(request):
+    filters = {key: request.params.get(key, "").strip() for key in ("result", "booking")}
+    result = LeEventResult(filters["result"]) if filters["result"] in EVENT_RESULTS else None
+    booking_id = positive(filters["booking"])
+    query = queries.le_event_list(result=result, booking_id=booking_id if booking_id and booking_id < 2**63 else None)
+    return {
+        "page": Page(request, request.dbsession, query, per_page=50), "filters": filters, "results": EVENT_RESULTS,
+        "as_json": partial(json.dumps, ensure_ascii=False),
+    }

@@ -1,7 +1,6 @@
 """智慧物流 for drivers: profile, vehicles, entry reports, bookings, documents, lanes."""
 
 from pyramid.renderers import render
-from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
 from portal import forms, validation
@@ -10,7 +9,7 @@ from portal.services.logistics import bookings, drivers, entry_reports, orders, 
 from portal.services.logistics.policy import Policy
 from portal.timefmt import api_time
 
-from . import json_body
+from . import answer_once, json_body, json_response
 
 MAX_PAGE = 50
 
@@ -81,7 +80,9 @@ def present_booking(booking, timeline=False):
         "check": present_sync(booking.stock_checks[-1]) if booking.stock_checks else None,
     }
     if timeline:
-        body["timeline"] = [{"at": api_time(e.at), "kind": e.kind, "message": e.message} for e in booking.events]
+        # In the order things happened (lines added in this session join the loaded list at its end).
+        timeline = sorted(booking.events, key=lambda e: e.at)
+        body["timeline"] = [{"at": api_time(e.at), "kind": e.kind, "message": e.message} for e in timeline]
     return body
 
 
@@ -217,7 +218,7 @@ class DriverApi:
             ("bookings", identity.user_id, identity.data_version, limit, before, status),
             lambda: render("json", self._bookings_page(limit, before, status), self.request).encode(),
         )
-        return Response(body=body, content_type="application/json", charset="utf-8")
+        return json_response(200, body)
 
     def _bookings_page(self, limit, before, status):
         page = queries.bookings_of(self.db, self.driver, limit=limit, before=before, status=status and BookingStatus(status))
@@ -225,8 +226,12 @@ class DriverApi:
 
     @view_config(route_name="api.logistics.bookings", request_method="POST")
     def create_booking(self):
-        booking = bookings.create_booking(self.db, self.driver, json_body(self.request), self.policy)
-        return self._created({"booking": present_booking(booking, timeline=True)})
+        def create():
+            booking = bookings.create_booking(self.db, self.driver, json_body(self.request), self.policy)
+            return 201, {"booking": present_booking(booking, timeline=True)}
+
+        # A double tap or a retry after a lost answer books once (the H5 page sends a key per submission).
+        return answer_once(self.request, create)
 
     @view_config(route_name="api.logistics.booking", request_method="GET")
     def get_booking(self):
