@@ -18,6 +18,7 @@ from portal.models.wechat import Notification
 from portal.services.logistics import bookings as booking_service
 from portal.services.logistics import stock as stock_service
 from portal.services.logistics.policy import Policy
+from portal.timefmt import api_time
 
 from ...support import factories
 from ...support.factories import login_admin
@@ -109,7 +110,7 @@ def test_a_whole_visit_in_order(testapp, settings, db):
     assert (order.status, order.actual_quantity_kg, order.booking_id, order.shipped_at) == ("shipped", 19950, booking.id, _at(4))
     timeline = _timeline(testapp, db, booking)
     assert [line["kind"] for line in timeline][-6:] == list(LE_KINDS)
-    assert [line["at"] for line in timeline][-6:] == [_at(i).isoformat() for i in range(6)]
+    assert [line["at"] for line in timeline][-6:] == [api_time(_at(i)) for i in range(6)]
 
 
 def test_duplicates_are_answered_as_such_and_change_nothing(testapp, settings, db, booking):
@@ -322,7 +323,7 @@ def test_a_visit_delivered_in_reverse_reads_in_the_order_it_happened(testapp, se
     for event in reversed(visit):
         assert _send(testapp, settings, event)["status"] == "applied"
     timeline = _timeline(testapp, db, booking)
-    assert [(line["kind"], line["at"]) for line in timeline][-6:] == [(kind, _at(i).isoformat()) for i, kind in enumerate(LE_KINDS)]
+    assert [(line["kind"], line["at"]) for line in timeline][-6:] == [(kind, api_time(_at(i))) for i, kind in enumerate(LE_KINDS)]
     assert booking.status is BookingStatus.completed
     # Operators also see when each report reached us.
     db.expire(booking, ["events"])
@@ -344,7 +345,7 @@ def test_an_order_without_a_quantity_waits_and_ships_when_the_weighing_arrives(t
 
     _send(testapp, settings, _event("truck.loaded", 2, booking_id=booking.id, actual_quantity_kg=19800))
     [order] = _orders(testapp, db, driver, status="shipped")
-    assert (order["status_label"], order["actual_quantity_kg"], order["shipped_at"]) == ("已发货", 19800, _at(2).isoformat())
+    assert (order["status_label"], order["actual_quantity_kg"], order["shipped_at"]) == ("已发货", 19800, api_time(_at(2)))
     assert _sign(testapp, db, driver, "SO-Q", 19800)["order"]["status"] == "signed"
 
 

@@ -85,7 +85,9 @@ def booking_ended(db: Session, booking: Booking, by: str, policy: Policy) -> Non
 def queue_called(db: Session, booking: Booking, lane_name: str, policy: Policy) -> None:
     """装车叫号: the lane to drive to."""
     data = _data(_subject(booking), "装车叫号", f"请前往{lane_name}", f"卡号 {booking.external_ref or '—'}")
-    message = Message("装车叫号", data, f"{H5}/queue", f"booking:{booking.id}:called")
+    # Once per call: LE may call a truck again later (it missed its turn), and that is news.
+    called = int(booking.called_at.timestamp()) if booking.called_at else 0
+    message = Message("装车叫号", data, f"{H5}/queue", f"booking:{booking.id}:called:{called}")
     _send(db, booking.driver, policy.subscribe_queue_called, message, policy)
 
 
