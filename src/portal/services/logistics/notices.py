@@ -101,7 +101,8 @@ def order_shipped(db: Session, order: OutboundOrder, policy: Policy) -> None:
     driver = db.get(Driver, order.driver_id)
     product = order.product.name if order.product else order.product_code
     subject = f"提货 {product} {tonnes(order.actual_quantity_kg)}"
-    data = _data(subject, "已出库待签收", f"单号 {order.order_no}", "到货后请核对数量并签收")
+    # The number alone: a template value holds 20 characters, as LE's numbers do.
+    data = _data(subject, "已出库待签收", order.order_no, "到货后请核对数量并签收")
     message = Message("已出库待签收", data, f"{H5}/orders/{order.order_no}/sign", f"order:{order.id}:shipped")
     _send(db, driver, policy.subscribe_order_shipped, message, policy)
 
