@@ -19,6 +19,7 @@ def includeme(config):
     config.add_route("api.auth.miniprogram", "/api/auth/miniprogram")
     config.add_route("api.auth.logout", "/api/auth/logout")
     config.add_route("api.me", "/api/me")
+    config.add_route("api.me.subscriptions", "/api/me/subscriptions")
 
     # Admin pages: the shell and the super-admin's operations pages.
     config.add_route("admin.login", "/admin/login")

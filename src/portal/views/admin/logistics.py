@@ -1,6 +1,8 @@
-"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes;
-the lanes board and the booking and driver pages refresh themselves (``*_live``, portal.views.admin.live)."""
+"""智慧物流 admin pages: bookings (with the Excel export), drivers and vehicles, products, lanes,
+and the events LE sent; the lanes board and the booking and driver pages refresh themselves
+(``*_live``, portal.views.admin.live)."""
 
+import json
 from functools import partial
 from io import BytesIO
 from urllib.parse import quote
@@ -11,9 +13,10 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from portal import validation
-from portal.forms import Form
-from portal.models.logistics import Booking, BookingStatus, Driver, Product
+from portal.forms import Form, positive
+from portal.models.logistics import Booking, BookingStatus, Driver, LeEventResult, Product, VisitFactKind
 from portal.refusal import Refusal
+from portal.services import audit
 from portal.services.logistics import bookings as booking_rules
 from portal.services.logistics import dashboard, queries
 from portal.services.logistics import drivers as driver_rules
@@ -114,9 +117,12 @@ def export_bookings(request):
 )
 def booking(request):
     booking = get_or_404(request, Booking)
-    checks = queries.stock_checks_of(request.dbsession, booking)
-    page = live.while_pending(request.route_url("admin.logistics.booking_live", id=booking.id))
-    return {"booking": booking, "checks": checks, "live": page, **_people()}
+    db = request.dbsession
+    return {
+        "booking": booking, "checks": queries.stock_checks_of(db, booking), "le_events": queries.le_event_counts(db, booking),
+        "facts": [booking.facts[kind] for kind in VisitFactKind if kind in booking.facts],
+        "live": live.while_pending(request.route_url("admin.logistics.booking_live", id=booking.id)), **_people(),
+    }
 
 
 @view_config(route_name="admin.logistics.booking_live", renderer="json", permission=PERMISSION)
@@ -132,7 +138,7 @@ def change_booking(request):
     action = request.POST.get("action")
     try:
         if action == "cancel":
-            booking_rules.admin_cancel_booking(db, booking, admin, reason=reason, ip=ip)
+            booking_rules.admin_cancel_booking(db, booking, admin, request.policy(Policy), reason=reason, ip=ip)
             request.session.flash(f"已取消登记 #{booking.id}", "success")
         elif action == "expire":
             booking_rules.admin_expire_booking(db, booking, admin, request.policy(Policy), reason=reason, ip=ip)
@@ -155,19 +161,46 @@ def drivers(request):
     return {"page": Page(request, request.dbsession, query), "q": q, "warning": warning, **_people()}
 
 
-@view_config(route_name="admin.logistics.driver", renderer="admin/logistics/driver.html", permission=PERMISSION)
-def driver(request):
+def _driver_context(request, driver, move=None, errors=None, target=None):
     db = request.dbsession
-    driver = get_or_404(request, Driver)
     return {
         "driver": driver, "bookings": queries.recent_bookings_of(db, driver), "product_names": queries.product_names(db),
+        "history": audit.history_of(db, "driver", driver.id), "move": move or {}, "errors": errors or {}, "target": target,
         "live": live.while_pending(request.route_url("admin.logistics.driver_live", id=driver.id)), **_people(),
     }
+
+
+@view_config(
+    route_name="admin.logistics.driver", request_method="GET", renderer="admin/logistics/driver.html", permission=PERMISSION
+)
+def driver(request):
+    return _driver_context(request, get_or_404(request, Driver))
 
 
 @view_config(route_name="admin.logistics.driver_live", renderer="json", permission=PERMISSION)
 def driver_live(request):
     return live.answer(request, live.parts(request, "admin/logistics/driver.html", driver(request)))
+
+
+@view_config(
+    route_name="admin.logistics.driver", request_method="POST", renderer="admin/logistics/driver.html", permission=PERMISSION
+)
+def move_driver(request):
+    """转移微信账号 in two steps: the target account shown for confirmation, then the move."""
+    driver = get_or_404(request, Driver)
+    db = request.dbsession
+    move = {"target": request.POST.get("target", "").strip(), "reason": request.POST.get("reason", "").strip()}
+    try:
+        if request.POST.get("confirmed") != "yes":
+            audit.required_reason(move["reason"])
+            return _driver_context(request, driver, move, target=driver_rules.move_target(db, driver, move["target"]))
+        admin = request.admin_session.admin
+        driver_rules.move_driver(db, driver, move["target"], admin, reason=move["reason"], ip=client_ip(request))
+    except Refusal as refusal:
+        request.response.status = refusal.status
+        return _driver_context(request, driver, move, form_errors(refusal))
+    request.session.flash(f"已将驾驶员 {driver.name} 转移到微信用户 #{driver.user_id}", "success")
+    return HTTPFound(request.route_url("admin.logistics.driver", id=driver.id))
 
 
 # -- 品名与库存 ---------------------------------------------------------------------------------
@@ -263,3 +296,21 @@ def lanes(request):
 @view_config(route_name="admin.logistics.lanes_live", renderer="json", permission=PERMISSION)
 def lanes_live(request):
     return live.answer(request, live.parts(request, "admin/logistics/lanes.html", lanes(request)))
+
+
+# -- LE 事件 ------------------------------------------------------------------------------------
+
+#: What an operator filters LE's events by (a duplicate is only an answer, never a row).
+EVENT_RESULTS = (LeEventResult.applied, LeEventResult.ignored, LeEventResult.conflict)
+
+
+@view_config(route_name="admin.logistics.le_events", renderer="admin/logistics/le_events.html", permission=PERMISSION)
+def le_events(request):
+    filters = {key: request.params.get(key, "").strip() for key in ("result", "booking")}
+    result = LeEventResult(filters["result"]) if filters["result"] in EVENT_RESULTS else None
+    booking_id = positive(filters["booking"])
+    query = queries.le_event_list(result=result, booking_id=booking_id if booking_id and booking_id < 2**63 else None)
+    return {
+        "page": Page(request, request.dbsession, query, per_page=50), "filters": filters, "results": EVENT_RESULTS,
+        "as_json": partial(json.dumps, ensure_ascii=False),
+    }
