@@ -26,7 +26,7 @@ from portal.models.meta import utcnow
 from portal.models.outbox import OutboxMessage
 from portal.services.logistics.policy import Policy
 from portal.timefmt import SHANGHAI
-from portal.views.admin import logistics as views
+from portal.views.admin.logistics import bookings as views
 
 from ...support import factories
 from ...support.factories import csrf_from, login_admin
