@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 
 ## The H5 front end (frontend/, Vue + Vant built by Vite into frontend/dist, served at /h5/):
 ## npm ci when the lock changes, a build when a source changes; needs Node.js 20+ and npm.
-FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.js
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.js frontend/vite.admin.config.js
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund

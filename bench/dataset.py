@@ -32,7 +32,7 @@ def _sha256(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def seed(engine, *, drivers=DRIVERS, tokens=10):
+def seed(engine, *, drivers=DRIVERS, tokens=20):
     """Products, users, drivers, vehicles, bearer tokens for the first ``tokens`` drivers, and a
     logistics admin with a session (cookie ``portal_admin=ADMIN_SESSION``)."""
     products = list(PRODUCTS)
@@ -48,7 +48,7 @@ def seed(engine, *, drivers=DRIVERS, tokens=10):
         db.execute(sa.text("""
             INSERT INTO drivers (id, user_id, name, id_card_no, mobile, licence_no, qualification_no, qualification_expires_on,
                                  created_at, updated_at, sync_state, synced_at, external_ref)
-            SELECT i, i, '司机' || i, '11010519491231002X', '138' || lpad(i::text, 8, '0'), 'L' || i, 'Q' || i,
+            SELECT i, i, '司机' || i, '350102' || lpad(i::text, 12, '0'), '138' || lpad(i::text, 8, '0'), 'L' || i, 'Q' || i,
                    current_date + 3650, now(), now(), 'synced', now(), 'LE-D-' || lpad(i::text, 6, '0')
             FROM generate_series(1, :n) i
         """), {"n": drivers})

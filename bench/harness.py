@@ -412,24 +412,28 @@ def dumps(value):
 
 
 @dataclass
+class Baseline:
+    """A baseline measured in the same run: what it does, its figures, and the ratio ours must
+    reach against it (None: shown for comparison only)."""
+
+    what: str
+    load: Load
+    target: float | None = None
+
+
+@dataclass
 class Comparison:
-    """Our figures next to a baseline measured in the same run; ``ratio`` = ours / baseline."""
+    """Our figures next to baselines measured in the same run; a ratio is ours / baseline."""
 
     name: str
     what: str
     unit: str
     ours: Load
-    baseline: Load
-    target: float
+    baselines: list
     note: str = ""
 
-    @property
-    def ratio(self):
-        return self.ours.rps / self.baseline.rps
-
-    @property
-    def met(self):
-        return self.ratio >= self.target
+    def ratio(self, baseline):
+        return self.ours.rps / baseline.load.rps
 
 
 @dataclass

@@ -63,7 +63,9 @@ class DriverPlan:
     token: str | None = None
 
     def profile(self):
-        return {"name": f"司机{self.n}", "id_card_no": id_card(self.n), "mobile": f"139{self.n:08d}",
+        # Names have no digits: 司机一二 for driver 12.
+        name = "司机" + "".join("零一二三四五六七八九"[int(d)] for d in str(self.n))
+        return {"name": name, "id_card_no": id_card(self.n), "mobile": f"139{self.n:08d}",
                 "licence_no": f"3501021990{self.n:08d}", "qualification_no": f"350100{self.n:010d}",
                 "qualification_expires_on": _years_ahead(3)}
 
@@ -73,15 +75,24 @@ class DriverPlan:
                 "transport_permit_no": f"闽交运管榕字3501{self.n:08d}号", "tank_inspection_expires_on": _years_ahead(2)}
 
 
+#: Hours ahead a booking is planned: 5 h apart, so that a truck's bookings never share a
+#: reservation window (240 minutes; the service refuses a second one), within the 7 days allowed.
+ARRIVAL_SLOTS = range(2, 7 * 24 - 1, 5)
+
+
 def plan(rng, drivers, bookings, cancel_share):
-    """``drivers`` drivers sharing ``bookings`` bookings round-robin; ``cancel_share`` of them are
-    cancelled by their driver within seconds — while LE may still be learning of them."""
+    """``drivers`` drivers sharing ``bookings`` bookings round-robin, each at an arrival slot of its
+    own; ``cancel_share`` of them are cancelled by their driver within seconds — while LE may still
+    be learning of them."""
+    if bookings > drivers * len(ARRIVAL_SLOTS):
+        raise ValueError(f"at most {len(ARRIVAL_SLOTS)} bookings per driver")
     plans = [DriverPlan(n) for n in range(1, drivers + 1)]
     for i in range(bookings):
+        driver = plans[i % drivers]
         kind = "pickup" if rng.random() < PICKUP_SHARE else "delivery"
         cancel_after = rng.uniform(0, 4) if rng.random() < cancel_share else None
-        booking = BookingPlan(kind, rng.choice(sorted(PRODUCTS)), rng.randrange(5, 31) * 1000, rng.randrange(2, 72), cancel_after)
-        plans[i % drivers].bookings.append(booking)
+        hours = rng.choice([h for h in ARRIVAL_SLOTS if h not in {b.hours_ahead for b in driver.bookings}])
+        driver.bookings.append(BookingPlan(kind, rng.choice(sorted(PRODUCTS)), rng.randrange(5, 31) * 1000, hours, cancel_after))
     return plans
 
 

@@ -66,6 +66,12 @@ TEST_WECHAT = {
     "portal.wechat_mp_secret": "test-mp-secret",
     "portal.wechat_template_test": "TEMPLATE-TEST-0001",
     "portal.wechat_template_logistics": "TEMPLATE-LOGISTICS-0001",
+    # The mini-program's subscribe templates (订阅消息), one per kind of logistics message.
+    "portal.wechat_subscribe_booking_result": "SUBSCRIBE-BOOKING-RESULT",
+    "portal.wechat_subscribe_booking_ended": "SUBSCRIBE-BOOKING-ENDED",
+    "portal.wechat_subscribe_queue_called": "SUBSCRIBE-QUEUE-CALLED",
+    "portal.wechat_subscribe_order_shipped": "SUBSCRIBE-ORDER-SHIPPED",
+    "portal.wechat_subscribe_expiry_warning": "SUBSCRIBE-EXPIRY-WARNING",
 }
 
 

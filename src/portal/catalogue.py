@@ -10,6 +10,7 @@ itself and registers its parts with the directives below; the core reads them ba
 ``add_policy``           the area's rules, a :class:`~portal.settings.Typed` class parsed
                          once from the settings (``request.policy(Policy)``, ``job.policy``)
 ``add_admin_nav``        an entry of the admin navigation
+``add_dashboard_panel``  a panel of the admin's 概览 (dashboard), refreshed as it is open
 ``add_periodic_job``     a job of the scheduler (a function, or an actor to defer)
 ``add_me_section``       a section of ``GET /api/me``'s ``bindings``
 ``add_client``           the client of an external system, built from the settings
@@ -50,6 +51,20 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class DashboardPanel:
+    """A panel of the admin's 概览: ``read(db)`` → the values its ``template`` shows."""
+
+    name: str
+    title: str
+    template: str
+    read: Callable
+    #: "" for any admin, "super" for super-admins, or an area's name.
+    area: str
+    #: The whole width of the dashboard (charts over the day) instead of one column.
+    wide: bool = False
+
+
+@dataclass(frozen=True)
 class System:
     """Another system we talk to, and the class of its client."""
 
@@ -72,6 +87,7 @@ class Catalogue:
     areas: dict[str, Area] = field(default_factory=dict)
     policies: dict[type, Any] = field(default_factory=dict)
     nav: list[NavItem] = field(default_factory=list)
+    panels: dict[str, DashboardPanel] = field(default_factory=dict)
     jobs: dict[str, Periodic] = field(default_factory=dict)
     me_sections: dict[str, Callable] = field(default_factory=dict)
     systems: dict[str, System] = field(default_factory=dict)
@@ -115,6 +131,12 @@ def add_admin_nav(config, label, route, *, area):
     _catalogue(config).nav.append(NavItem(label, route, area))
 
 
+def add_dashboard_panel(config, name, title, template, read, *, area, wide=False):
+    """A panel of 概览, shown to the admins who may open ``area`` in the order registered:
+    ``read(db)`` returns the values ``template`` (a template under portal/templates) shows."""
+    _add(_catalogue(config).panels, name, DashboardPanel(name, title, template, read, area, wide), "dashboard panel")
+
+
 def add_periodic_job(config, name, seconds, description, *, run=None, actor=None):
     """A periodic job that calls ``run()``, or that defers the actor named ``actor``."""
     if (run is None) == (actor is None):
@@ -150,7 +172,8 @@ def add_demo_data(config, load):
 def includeme(config):
     config.registry.catalogue = Catalogue(settings=CoreSettings.from_settings(config.get_settings()))
     for directive in (
-        add_area, add_policy, add_admin_nav, add_periodic_job, add_me_section, add_client, add_simulator, add_demo_data,
+        add_area, add_policy, add_admin_nav, add_dashboard_panel, add_periodic_job, add_me_section, add_client, add_simulator,
+        add_demo_data,
     ):
         config.add_directive(directive.__name__, directive)
     config.add_request_method(lambda request, kind: request.registry.catalogue.policy(kind), "policy")

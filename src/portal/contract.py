@@ -18,7 +18,7 @@ route, and validates our responses (tests and development).
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openapi_schema_validator import OAS30WriteValidator, oas30_format_checker
 from pyramid.config import PHASE1_CONFIG
@@ -67,6 +67,8 @@ class ParameterProblem:
     kind: str
     cast_to: str | None = None
     schema_errors: tuple = ()
+    #: What people call it: its schema's ``title`` in the document.
+    label: str | None = None
 
     def __str__(self):
         return f"{self.location} parameter {self.name}: {self.kind}{_messages(self.schema_errors)}"
@@ -82,9 +84,21 @@ class BodyProblem:
 
     kind: str
     schema_errors: tuple = ()
+    #: The body's schema, whose properties' ``title``s name the fields (:func:`label_of`).
+    schema: dict | None = field(default=None, compare=False)
 
     def __str__(self):
         return f"request body: {self.kind}{_messages(self.schema_errors)}"
+
+
+def label_of(schema, path):
+    """The ``title`` of the property at ``path`` (names and item indexes) in ``schema``, or of
+    the nearest property above it that has one; None when none has."""
+    label, node = None, schema or {}
+    for part in path:
+        node = node.get("items", {}) if isinstance(part, int) else node.get("properties", {}).get(part, {})
+        label = node.get("title", label)
+    return label
 
 
 def _messages(schema_errors):
@@ -157,7 +171,7 @@ def _caster(schema, where):
 
 
 class _Parameter:
-    __slots__ = ("name", "location", "required", "has_default", "read", "cast", "validator")
+    __slots__ = ("name", "location", "label", "required", "has_default", "read", "cast", "validator")
 
     #: Where each location's values are: the same objects pyramid_openapi3 gave openapi-core.
     SOURCES = {
@@ -173,6 +187,7 @@ class _Parameter:
         if "schema" not in spec or "allowEmptyValue" in spec or self.location not in self.SOURCES:
             _unsupported(where, "parameters without a schema, with content or allowEmptyValue")
         schema = spec["schema"]
+        self.label = schema.get("title")
         self.required = spec.get("required", False)
         self.has_default = "default" in schema
         self.read = self._reader(spec, schema, where)
@@ -204,30 +219,30 @@ class _Parameter:
             value = self.read(self.SOURCES[self.location](request))
         except KeyError:
             if self.required and not self.has_default:
-                return ParameterProblem(self.name, self.location, "missing")
+                return ParameterProblem(self.name, self.location, "missing", label=self.label)
             return None  # absent: its default (checked against its schema when the document was loaded) or nothing
         if self.cast is not None:
             try:
                 value = self.cast(value)
             except _NotCastable as exc:
-                return ParameterProblem(self.name, self.location, "cast", cast_to=exc.type)
+                return ParameterProblem(self.name, self.location, "cast", cast_to=exc.type, label=self.label)
         if self.location == "query" and value == "":
-            return ParameterProblem(self.name, self.location, "empty")
+            return ParameterProblem(self.name, self.location, "empty", label=self.label)
         errors = tuple(self.validator.iter_errors(value))
         if errors:
-            return ParameterProblem(self.name, self.location, "schema", schema_errors=errors)
+            return ParameterProblem(self.name, self.location, "schema", schema_errors=errors, label=self.label)
         return None
 
 
 class _Body:
-    __slots__ = ("required", "validator")
+    __slots__ = ("required", "schema", "validator")
 
     def __init__(self, spec, where):
         self.required = spec.get("required", False)
         if set(spec["content"]) != {"application/json"}:
             _unsupported(where, "request bodies other than application/json")
-        schema = spec["content"]["application/json"].get("schema")
-        self.validator = None if schema is None else _schema_validator(schema)
+        self.schema = spec["content"]["application/json"].get("schema")
+        self.validator = None if self.schema is None else _schema_validator(self.schema)
 
     def problem(self, request):
         body = request.body
@@ -247,7 +262,7 @@ class _Body:
         if self.validator is not None:
             errors = tuple(self.validator.iter_errors(value))
             if errors:
-                return BodyProblem("schema", schema_errors=errors)
+                return BodyProblem("schema", schema_errors=errors, schema=self.schema)
         return None
 
 

@@ -7,6 +7,8 @@ them all at once; the ``query_*`` helpers read one query parameter or refuse it.
 import re
 from datetime import date, datetime
 
+from . import validation
+from .quantities import tonnes
 from .refusal import Refusal
 
 _WHOLE_NUMBER = re.compile(r"-?\d{1,12}")
@@ -28,17 +30,31 @@ class Form:
             self.errors[name] = message
 
     def text(self, name: str, label: str, *, max_len: int, required: bool = True) -> str | None:
+        """Trimmed text; invisible control and format characters (a right-to-left override …) refused."""
         value = self.data.get(name)
         value = value.strip() if isinstance(value, str) else ""
         if required and not value:
             self.errors[name] = f"请填写{label}"
         elif len(value) > max_len:
             self.errors[name] = f"{label}不能超过 {max_len} 个字"
+        elif validation.hidden_characters(value):
+            self.errors[name] = f"{label}含有不可见的控制字符，请删除后重试"
+        return value or None
+
+    def person_name(self, name: str, label: str) -> str | None:
+        """A person's name in its normal form (portal.validation.name_ok)."""
+        low, high = validation.NAME_LENGTH
+        value = validation.normalise_name(self.text(name, label, max_len=4 * high))
+        if name not in self.errors and not validation.name_ok(value):
+            self.errors[name] = f"{label}须为 {low}–{high} 个汉字或字母，可用间隔号“·”或空格分隔，不能含数字、符号或表情"
         return value or None
 
     def date(self, name: str, label: str, *, required: bool = True) -> date | None:
+        """``YYYY-MM-DD``; nothing or ``""`` is a date not picked (pages send ``""``)."""
         value = self.data.get(name)
-        if value in (None, "") and not required:
+        if value in (None, ""):
+            if required:
+                self.errors[name] = f"请选择{label}"
             return None
         try:
             return date.fromisoformat(value)
@@ -47,7 +63,11 @@ class Form:
             return None
 
     def instant(self, name: str, label: str) -> datetime | None:
+        """An ISO 8601 time with its offset; nothing or ``""`` is a time not picked."""
         value = self.data.get(name)
+        if value in (None, ""):
+            self.errors[name] = f"请选择{label}"
+            return None
         try:
             parsed = datetime.fromisoformat(value)
         except (TypeError, ValueError):
@@ -64,6 +84,17 @@ class Form:
             self.errors[name] = f"{label}须为整数"
             return None
         return self._within(name, label, value, minimum, maximum)
+
+    def kilograms(self, name: str, label: str, *, maximum: int) -> int | None:
+        """A quantity in integer kilograms (the API's unit), its limits said in the tonnes people type."""
+        value = self.data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors[name] = f"{label}须为整数"
+            return None
+        if not 1 <= value <= maximum:
+            self.errors[name] = f"{label}须大于 0 且不超过 {tonnes(maximum)}"
+            return None
+        return value
 
     def whole_number(self, name: str, label: str, *, minimum: int, maximum: int, required: bool = True) -> int | None:
         """Text (an HTML form's field) that must hold an integer within bounds."""

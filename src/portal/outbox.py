@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
 
@@ -230,18 +230,30 @@ def purge(session_factory=None, *, older_than_days=None, now=None):
 
 
 def status(db):
-    """Counts for the operations page and /readyz-style checks."""
+    """Counts for the operations page (消息与定时任务): messages due and not yet sent, sent and
+    not yet done, delayed ones waiting for their time (a booking's 退卡 timer …), and dead ones."""
 
     def count(*where):
         return db.scalar(select(func.count()).select_from(OutboxMessage).where(*where))
 
+    now = utcnow()
     open_ = (OutboxMessage.done_at.is_(None), OutboxMessage.dead_at.is_(None))
-    oldest = db.scalar(
-        select(func.min(OutboxMessage.created_at)).where(*open_, OutboxMessage.dispatched_at.is_(None))
-    )
+    due = or_(OutboxMessage.eta.is_(None), OutboxMessage.eta <= now)
+    later = OutboxMessage.eta > now
     return {
-        "undispatched": count(*open_, OutboxMessage.dispatched_at.is_(None)),
-        "in_flight": count(*open_, OutboxMessage.dispatched_at.is_not(None)),
+        "undispatched": count(*open_, due, OutboxMessage.dispatched_at.is_(None)),
+        "in_flight": count(*open_, due, OutboxMessage.dispatched_at.is_not(None)),
+        "delayed": count(*open_, later),
         "dead": count(OutboxMessage.dead_at.is_not(None)),
-        "oldest_undispatched_at": oldest.isoformat() if isinstance(oldest, datetime) else None,
+        "oldest_undispatched_at": db.scalar(
+            select(func.min(OutboxMessage.created_at)).where(*open_, due, OutboxMessage.dispatched_at.is_(None))
+        ),
+        "next_due_at": db.scalar(select(func.min(OutboxMessage.eta)).where(*open_, later)),
+        # (actor name, count, next due time) of the delayed ones, the most first.
+        "delayed_by_actor": db.execute(
+            select(OutboxMessage.actor_name, func.count(), func.min(OutboxMessage.eta))
+            .where(*open_, later)
+            .group_by(OutboxMessage.actor_name)
+            .order_by(func.count().desc(), OutboxMessage.actor_name)
+        ).all(),
     }

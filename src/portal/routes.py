@@ -19,11 +19,14 @@ def includeme(config):
     config.add_route("api.auth.miniprogram", "/api/auth/miniprogram")
     config.add_route("api.auth.logout", "/api/auth/logout")
     config.add_route("api.me", "/api/me")
+    config.add_route("api.me.subscriptions", "/api/me/subscriptions")
 
     # Admin pages: the shell and the super-admin's operations pages.
     config.add_route("admin.login", "/admin/login")
     config.add_route("admin.logout", "/admin/logout")
     config.add_route("admin.home", "/admin/")
+    config.add_route("admin.home_live", "/admin/live")
+    config.add_route("admin.asset", "/admin/assets/{name}")
     config.add_route("admin.menu", "/admin/menu")
     config.add_route("admin.menu_publish", r"/admin/menu/{id:\d+}/publish")
     config.add_route("admin.notifications", "/admin/notifications")

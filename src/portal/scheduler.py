@@ -23,6 +23,7 @@ from .messaging import runtime
 from .messaging.middleware import maintain_broker
 from .models.meta import utcnow
 from .models.ops import PeriodicJob
+from .services import idempotency
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +137,4 @@ def includeme(config):
     config.add_periodic_job("outbox-relay", 5, "补发未送达代理的消息", run=outbox.relay)
     config.add_periodic_job("broker-maintenance", 10, "回收已停止工作进程未确认的消息", run=_maintain_broker)
     config.add_periodic_job("outbox-purge", 3600, "清理已完成的过期消息记录", run=outbox.purge)
+    config.add_periodic_job("idempotency-purge", 3600, "清理过期的幂等键（Idempotency-Key）", run=idempotency.purge)

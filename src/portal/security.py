@@ -58,6 +58,18 @@ def wechat_token(request):
     return None, None
 
 
+def csrf_refused(request):
+    """An H5 session's write without a valid ``X-CSRF-Token``: the page is stale, the login may
+    be fine — answered 403 ``csrf`` rather than 401, which would send the page to log in again
+    and lose what the user typed."""
+    return (
+        _bearer(request) is None
+        and request.method not in ("GET", "HEAD", "OPTIONS")
+        and bool(request.session.get("wechat_token"))
+        and not check_csrf_token(request, token="csrf_token", header="X-CSRF-Token", raises=False)
+    )
+
+
 @dataclass(frozen=True)
 class WeChatIdentity:
     """The WeChat user calling, read as plain columns in one query: every API request pays for

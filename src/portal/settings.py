@@ -134,6 +134,8 @@ class CoreSettings(Typed):
     wechat_secret: str | None = None
     wechat_mp_appid: str | None = None
     wechat_mp_secret: str | None = None
+    #: The mini-program page a subscribe message opens, given the H5 path as ``?path=``.
+    wechat_mp_page: str = "pages/index/index"
     wechat_api_url: str = "https://api.weixin.qq.com"
     wechat_open_url: str = "https://open.weixin.qq.com"
 

@@ -4,8 +4,13 @@ Builds the same configuration as the web process from the same ini (and environm
 commits it: the broker, with every actor of the core and the areas bound to it.
 """
 
+import gc
+
 from portal import make_config, settings
 from portal.messaging import runtime
 
 make_config(settings.load()).commit()
 broker = runtime().broker
+# Everything imported lives as long as the process: out of the cyclic collector's full
+# collections, as in the web process (portal.main).
+gc.freeze()

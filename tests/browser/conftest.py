@@ -10,6 +10,7 @@ from portal.simulators.base import serve
 
 from ..conftest import ROOT
 from ..support.testapp import build_app
+from .operator import DESK, Operator
 
 CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 FLAGS = [
@@ -142,3 +143,23 @@ def phone(browser, portal, request):
     page.set_default_timeout(15_000)
     yield Phone(page, portal, folder)
     context.close()
+
+
+# -- the admin pages at a desk or on a phone -------------------------------------------------------
+
+
+@pytest.fixture
+def operators(browser, request):
+    """``open(base, size=DESK, name="")``: an operator's browser on the admin pages
+    (tests/browser/operator.py), its screenshots under var/screenshots/<test>/<name>; closed after."""
+    folder = SCREENSHOTS / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    opened = []
+
+    def open_(base, size=DESK, name=""):
+        opened.append(Operator(browser, base, folder / name if name else folder, size))
+        return opened[-1]
+
+    yield open_
+    for operator in opened:
+        operator.context.close()

@@ -22,7 +22,6 @@ from ..support.testapp import build_app
 ROOT = Path(__file__).resolve().parents[2]
 
 METHODS = {"get", "put", "post", "patch", "delete"}
-CONTRACT_REFUSAL = "请求不符合接口约定"
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +34,9 @@ def _auth(db, user):
     return {"Authorization": f"Bearer {factories.token_for(db, user)}"}
 
 
-def _refused(response, fields):
-    assert response.json == {"error": {"code": "invalid", "message": CONTRACT_REFUSAL, "fields": fields}}
+def _refused(response, fields, message):
+    """A refusal by the contract: every field's problem, and the first said of the field by its title."""
+    assert response.json == {"error": {"code": "invalid", "message": message, "fields": fields}}
 
 
 def test_the_document_is_served_and_valid(testapp, spec):
@@ -92,19 +92,21 @@ def test_every_operation_documents_its_errors_in_the_common_shape(spec):
 
 def test_bad_path_and_query_parameters_are_refused_in_chinese(testapp, db):
     auth = _auth(db, factories.driver(db).user)
-    _refused(testapp.get("/api/logistics/bookings/abc", headers=auth, status=400), {"id": "须为整数"})
-    _refused(testapp.get("/api/logistics/bookings/0", headers=auth, status=400), {"id": "不能小于 1"})
-    _refused(testapp.post_json("/api/logistics/bookings/x/cancel", {}, headers=auth, status=400), {"id": "须为整数"})
-    _refused(testapp.delete("/api/logistics/vehicles/-1", headers=auth, status=400), {"id": "不能小于 1"})
-    _refused(testapp.get("/api/logistics/bookings", {"limit": 0}, headers=auth, status=400), {"limit": "不能小于 1"})
-    _refused(testapp.get("/api/logistics/bookings", {"limit": 51}, headers=auth, status=400), {"limit": "不能大于 50"})
+    _refused(testapp.get("/api/logistics/bookings/abc", headers=auth, status=400), {"id": "须为整数"}, "登记编号须为整数")
+    _refused(testapp.get("/api/logistics/bookings/0", headers=auth, status=400), {"id": "不能小于 1"}, "登记编号不能小于 1")
+    _refused(testapp.post_json("/api/logistics/bookings/x/cancel", {}, headers=auth, status=400), {"id": "须为整数"}, "登记编号须为整数")
+    _refused(testapp.delete("/api/logistics/vehicles/-1", headers=auth, status=400), {"id": "不能小于 1"}, "车辆编号不能小于 1")
+    _refused(testapp.get("/api/logistics/bookings", {"limit": 0}, headers=auth, status=400), {"limit": "不能小于 1"}, "每页条数不能小于 1")
+    _refused(testapp.get("/api/logistics/bookings", {"limit": 51}, headers=auth, status=400), {"limit": "不能大于 50"}, "每页条数不能大于 50")
     body = testapp.get("/api/logistics/orders", {"status": "lost", "from": "2026-13-01", "before": "x"}, headers=auth, status=400).json
     assert body["error"]["fields"] == {"status": "可选值：created、shipped、signed", "from": "格式应为 YYYY-MM-DD", "before": "须为整数"}
     for order_no in ("SO.1", "S" * 33, "%E5%8D%95%E6%8D%AE"):
         refused = testapp.post_json(f"/api/logistics/orders/{order_no}/sign", {"signed_quantity_kg": 1}, headers=auth, status=400)
-        _refused(refused, {"order_no": "格式不正确"})
-    # Within the contract, the views answer as before.
-    testapp.get("/api/logistics/bookings/999999", headers=auth, status=404)
+        _refused(refused, {"order_no": "格式不正确"}, "单据号格式不正确")
+        assert testapp.get(f"/api/logistics/orders/{order_no}", headers=auth, status=400).json["error"]["message"] == "单据号格式不正确"
+    # Within the contract, the views answer as before, with the service's own message.
+    assert testapp.get("/api/logistics/bookings/999999", headers=auth, status=404).json["error"]["message"] == "登记记录不存在"
+    assert testapp.get("/api/logistics/orders/SO404", headers=auth, status=404).json["error"]["message"] == "单据不存在"
     assert testapp.get("/api/logistics/bookings", {"limit": 50}, headers=auth).json["bookings"] == []
 
 
@@ -115,19 +117,26 @@ def test_bodies_with_wrong_types_or_missing_fields_are_refused_field_by_field(te
     _refused(
         testapp.post_json("/api/logistics/bookings", booking, headers=auth, status=400),
         {"product_code": "必填", "quantity_kg": "须为整数", "planned_arrival_at": "格式应为带时区的 ISO 8601 时间，如 2026-11-26T09:00:00+08:00"},
+        "请填写品名，另有 2 项需修改",
+    )
+    _refused(
+        testapp.post_json("/api/logistics/bookings", {**booking, "product_code": "NAOH32", "planned_arrival_at": "2026-11-26T09:00:00+08:00"},
+                          headers=auth, status=400),
+        {"quantity_kg": "须为整数"}, "数量须为整数",
     )
     vehicle = factories.vehicle_payload(approved_products=[], tank_capacity_kg=3.5)
     _refused(
         testapp.post_json("/api/logistics/vehicles", vehicle, headers=auth, status=400),
-        {"approved_products": "至少选择一项", "tank_capacity_kg": "须为整数"},
+        {"tank_capacity_kg": "须为整数", "approved_products": "至少选择一项"}, "罐体容量须为整数，另有 1 项需修改",
     )
     escort = {"name": "李四", "id_card_no": factories.ID_CARD}
     _refused(
         testapp.put_json("/api/logistics/driver", factories.driver_payload(escort=escort, mobile=13800000000), headers=auth, status=400),
         {"mobile": "须为字符串", "escort.qualification_no": "必填", "escort.qualification_expires_on": "必填"},
+        "手机号须为字符串，另有 2 项需修改",
     )
-    _refused(testapp.patch_json("/api/me", {"display_name": None}, headers=auth, status=400), {"display_name": "须为字符串"})
-    _refused(testapp.post_json("/api/auth/miniprogram", {}, status=400), {"code": "必填"})
+    _refused(testapp.patch_json("/api/me", {"display_name": None}, headers=auth, status=400), {"display_name": "须为字符串"}, "称呼须为字符串")
+    _refused(testapp.post_json("/api/auth/miniprogram", {}, status=400), {"code": "必填"}, "请填写登录凭证")
 
 
 def test_what_is_not_a_json_object_is_refused(testapp, db):
@@ -200,7 +209,7 @@ def test_response_validation_can_be_switched_off_for_production(settings, testap
     # Requests are validated whatever the settings say.
     app = build_app({**settings, "pyramid_openapi3.enable_request_validation": "false"})
     testapp = testapp_for(app)
-    _refused(testapp.get("/api/logistics/bookings/abc", headers=_auth(db, factories.driver(db).user), status=400), {"id": "须为整数"})
+    _refused(testapp.get("/api/logistics/bookings/abc", headers=_auth(db, factories.driver(db).user), status=400), {"id": "须为整数"}, "登记编号须为整数")
 
 
 def test_production_ini_turns_response_validation_off():
@@ -252,6 +261,27 @@ def _undocumented(spec, value, schema, where):
             yield from _undocumented(spec, item, items, f"{where}[{i}]")
 
 
+#: The one form of every time in an answer: Beijing time, to the second, with its offset.
+ANSWER_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00")
+
+
+def _times(spec, value, schema, where):
+    """(where, value) of every ``date-time`` the document describes in an answer."""
+    parts = [_resolved(spec, schema)]
+    parts += [_resolved(spec, part) for part in parts[0].get("allOf", [])]
+    if any(part.get("format") == "date-time" for part in parts) and value is not None:
+        yield where, value
+    if isinstance(value, dict):
+        properties = {name: sub for part in parts for name, sub in part.get("properties", {}).items()}
+        for key, item in value.items():
+            if key in properties:
+                yield from _times(spec, item, properties[key], f"{where}.{key}")
+    elif isinstance(value, list):
+        items = next((part["items"] for part in parts if "items" in part), None)
+        for i, item in enumerate(value if items else ()):
+            yield from _times(spec, item, items, f"{where}[{i}]")
+
+
 def _operation(spec, method, path):
     for template, item in spec["paths"].items():
         if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path):
@@ -273,7 +303,7 @@ def test_a_tour_of_every_operation_answers_within_the_document(testapp, db, spec
 
     user = factories.wechat_user(db)
     auth = _auth(db, user)
-    assert testapp.get("/api/logistics/driver", headers=auth).json == {"driver": None}
+    assert testapp.get("/api/logistics/driver", headers=auth).json == {"driver": None, "expiry_warning_days": 30}
     assert testapp.get("/api/logistics/vehicles", headers=auth, status=409).json["error"]["code"] == "driver_required"
     factories.product(db)
     escort = {"name": "李四", "id_card_no": factories.ID_CARD, "qualification_no": "Q1", "qualification_expires_on": factories.in_days(365)}
@@ -306,14 +336,20 @@ def test_a_tour_of_every_operation_answers_within_the_document(testapp, db, spec
     lanes = testapp.get("/api/logistics/lanes", headers=auth).json
     assert lanes["lanes"][0]["code"] == "L1" and lanes["my_queue"][0]["booking_id"] == booked["id"]
     assert testapp.get("/api/logistics/orders", {"status": "shipped", "from": "2020-01-01"}, headers=auth).json["orders"][0]["sign_sync"] is None
+    order = testapp.get("/api/logistics/orders/SO-T1", headers=auth).json
+    assert (order["order"]["product_name"], order["signoff_tolerance_percent"]) == ("32%液碱", 2)
     signed = testapp.post_json("/api/logistics/orders/SO-T1/sign", {"signed_quantity_kg": 20000, "note": None}, headers=auth).json
     assert signed["order"]["sign_sync"]["state"] == "pending"
+    subscriptions = testapp.get("/api/me/subscriptions", headers=auth).json["subscriptions"]
+    assert {s["template_id"]: s["credits"] for s in subscriptions}["SUBSCRIBE-BOOKING-RESULT"] == 0
+    accepted = testapp.post_json("/api/me/subscriptions", {"results": {"SUBSCRIBE-BOOKING-RESULT": "accept"}}, headers=auth).json
+    assert {s["template_id"]: s["credits"] for s in accepted["subscriptions"]}["SUBSCRIBE-BOOKING-RESULT"] == 1
     assert testapp.post("/api/logistics/orders/refresh", headers=auth, status=202).json["ok"] is True
     assert testapp.post_json(f"/api/logistics/bookings/{booked['id']}/cancel", {}, headers=auth).json["booking"]["status"] == "cancelled"
     assert testapp.post("/api/auth/logout", headers=auth).json == {"ok": True}
     testapp.get("/api/me", headers=auth, status=401)
 
-    operations = set()
+    operations, times = set(), []
     for answer in answers:
         operation = _operation(spec, answer.request.method, answer.request.path_info)
         operations.add(operation["operationId"])
@@ -323,5 +359,38 @@ def test_a_tour_of_every_operation_answers_within_the_document(testapp, db, spec
         schema = response["content"]["application/json"]["schema"]
         where = f"{answer.request.method} {answer.request.path_info} → {answer.status_int}"
         assert list(_undocumented(spec, answer.json, schema, where)) == []
+        times += _times(spec, answer.json, schema, where)
+    # Every time of every answer in one form, whichever way the record reached the answer
+    # (created in the request or read back from the database).
+    assert len(times) > 20 and [(where, t) for where, t in times if not ANSWER_TIME.fullmatch(t)] == []
+    assert {where.rsplit(".", 1)[-1] for where, _ in times} >= {
+        "first_login_at", "planned_arrival_at", "expires_at", "created_at", "at", "shipped_at", "signed_at", "updated_at"}
     documented = {op["operationId"] for path, item in spec["paths"].items() for m, op in item.items() if m in METHODS}
     assert documented - operations == {"loginMiniprogram", "receiveLeEvent"}  # with WeChat and LE: test_wechat_login, test_le_events
+
+
+def _untitled(spec, schema, where):
+    """Properties (and their nested ones) of a request schema without a ``title`` to name them by."""
+    schema = _resolved(spec, schema)
+    for name, sub in schema.get("properties", {}).items():
+        if "title" not in sub:
+            yield f"{where}.{name}"
+        yield from _untitled(spec, sub, f"{where}.{name}")
+
+
+def test_every_field_a_person_sends_has_a_title_to_be_named_by(spec):
+    """Refusals by the contract name the field by its title (「数量须为整数」): every parameter and
+    body property of the operations people's pages call has one (LE's callback is a program's)."""
+    missing = []
+    for path, item in spec["paths"].items():
+        for method, operation in ((m, o) for m, o in item.items() if m in METHODS):
+            if operation.get("security") == []:
+                continue
+            for parameter in (*item.get("parameters", ()), *operation.get("parameters", ())):
+                if "$ref" in parameter:
+                    parameter = spec["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
+                if "title" not in parameter["schema"]:
+                    missing.append(f"{method} {path} {parameter['name']}")
+            if "requestBody" in operation:
+                missing += _untitled(spec, operation["requestBody"]["content"]["application/json"]["schema"], f"{method} {path}")
+    assert missing == []

@@ -3,11 +3,14 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from portal import outbox
 from portal.db import Transaction
 from portal.models.admin import AdminUser, AuditEntry
+from portal.models.meta import utcnow
 from portal.models.ops import DeadLetter, DeadLetterStatus
 from portal.models.outbox import OutboxMessage
 
@@ -78,3 +81,25 @@ def test_the_console_creates_the_first_administrator(settings, committed):
     with Transaction(committed) as db:
         admin = db.scalars(select(AdminUser).where(AdminUser.username == "firstboss")).one()
         assert admin.areas == ["super"] and admin.display_name == "第一位管理员"
+
+
+def test_delayed_messages_are_shown_waiting_for_their_time_not_in_flight(testapp, db):
+    """A booking's 退卡 timer is a message due at the end of its window: not work under way."""
+    later = utcnow() + timedelta(hours=3)
+    for _ in range(2):
+        outbox.defer(db, "le.expire_booking", 1, eta=later).dispatched_at = utcnow()
+    outbox.defer(db, "ops.run_connectivity_check", 1).dispatched_at = utcnow()
+    db.flush()
+    status = outbox.status(db)
+    assert (status["undispatched"], status["in_flight"], status["delayed"]) == (0, 1, 2)
+    assert status["delayed_by_actor"] == [("le.expire_booking", 2, later)]
+
+    factories.admin(db, "super", username="boss")
+    login_admin(testapp, "boss")
+    page = testapp.get("/admin/outbox")
+    counts = page.text[page.text.index('id="outbox-status"'):page.text.index("</table>")]
+    assert "延时消息（等待到点）" in counts and "<td>2 <span" in counts and "<td>1</td>" in counts
+    assert "le.expire_booking" in page.text[page.text.index('id="outbox-delayed"'):]
+    assert "处理中" not in page.text
+    # The dashboard no longer shows the outbox.
+    assert "待发送消息" not in testapp.get("/admin/").text

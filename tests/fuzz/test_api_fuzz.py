@@ -58,9 +58,11 @@ ROLES = ("driver", "staff", "anonymous")
 WITHOUT_LOGIN = ["loginMiniprogram", "receiveLeEvent"]
 
 #: Operations whose services check more than the document can say (ID card check digits, dates
-#: relative to today, known products, stock and tank rules, WeChat's verdict on a code): a
-#: schema-valid request that is not realistic may be refused with 400 (or 422 for 装货人查验).
-SERVICE_RULES = ["loginMiniprogram", "updateMe", "saveDriver", "addVehicle", "updateVehicle", "reportEntry", "createBooking", "signOrder"]
+#: relative to today, known products and subscribe templates, stock and tank rules, WeChat's verdict on a code): a
+#: schema-valid request may still be refused with 400 (or 422 for 装货人查验).
+SERVICE_RULES = [
+    "loginMiniprogram", "updateMe", "recordSubscriptions", "saveDriver", "addVehicle", "updateVehicle", "reportEntry", "createBooking", "signOrder",
+]
 
 CONFIG = schemathesis.Config.from_dict({
     "seed": 20261126,
@@ -141,10 +143,10 @@ def _seed(url, settings, engine, session_factory, broker):
                                                   "vehicle_id": vehicle.id, "planned_arrival_at": arrival}, policy)
             for kind in ("delivery", "pickup")
         ]
-        order = order_service.upsert_order(db, {
+        order = order_service.record_order(db, {
             "order_no": "SO0001", "driver_id": driver.id, "booking_id": bookings[0].id, "product_code": "NAOH32",
-            "planned_quantity_kg": 20000, "actual_quantity_kg": 19950, "status": "shipped", "shipped_at": utcnow(),
-        })
+            "planned_quantity_kg": 20000, "actual_quantity_kg": 19950,
+        }, utcnow(), "seed", policy).order
         entry_report_service.report_entry(db, driver, {"vehicle_id": vehicle.id, "expected_on": factories.in_days(), "purpose": "提货"})
         staff = factories.wechat_user(db, staff=True)
         return Seeded(

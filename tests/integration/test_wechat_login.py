@@ -53,8 +53,11 @@ def test_oauth_login_creates_the_user_and_lands_on_the_page_asked_for(app, wecha
 
     me = app.get("/api/me").json  # the H5 page's session cookie authenticates
     assert me["id"] == user.id and me["roles"] == ["visitor"]
-    # Cookie-authenticated writes need the CSRF token from /api/me.
-    app.patch_json("/api/me", {"display_name": "张三"}, status=401)
+    # Cookie-authenticated writes need the CSRF token from /api/me; without it (a stale page) the
+    # answer says so, not "请先登录", which would send the page through the login again.
+    stale = {"error": {"code": "csrf", "message": "页面已过期，请刷新后重试", "fields": {}}}
+    assert app.patch_json("/api/me", {"display_name": "张三"}, status=403).json == stale
+    assert app.patch_json("/api/me", {"display_name": "张三"}, headers={"X-CSRF-Token": "stale"}, status=403).json == stale
     app.patch_json("/api/me", {"display_name": "张三"}, headers={"X-CSRF-Token": me["csrf_token"]})
     assert _users(committed)[0].display_name == "张三"
 

@@ -86,12 +86,12 @@ def _notification(committed, notification_id):
         return notification
 
 
-def test_a_user_who_has_not_subscribed_is_a_recorded_permanent_failure(worker, committed, wechat, settle):
+def test_a_user_who_has_not_subscribed_is_recorded_as_not_sent(worker, committed, wechat, settle):
     person = wechat.add_user()  # has accepted no subscribe template
     notification_id = _notify(committed, _user_for(committed, person), kind=NotificationKind.subscribe, data={"thing1": "预约已通过"})
     settle()
     notification = _notification(committed, notification_id)
-    assert notification.sync_state is SyncState.failed and "43101" in notification.sync_error
+    assert notification.sync_state is SyncState.skipped and "43101" in notification.sync_error
     assert [e.path for e in wechat.ledger if e.path.startswith("/cgi-bin/message")] == ["/cgi-bin/message/subscribe/bizsend"]
     with Transaction(committed) as db:
         assert db.scalars(select(DeadLetter)).all() == []  # expected outcome, not an incident

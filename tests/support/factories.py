@@ -4,6 +4,8 @@ import itertools
 import re
 from datetime import timedelta
 
+from chaos.traffic import id_card
+
 from portal.messaging import runtime
 from portal.models.identity import WeChatUser
 from portal.models.logistics import Product
@@ -92,9 +94,16 @@ def product(db, code="NAOH32", name="32%液碱", threshold_kg=100_000, reservati
     return item
 
 
+def unique_id_card():
+    """A valid ID number no other driver of the run has: one person, one driver."""
+    return id_card(next(_seq))
+
+
 def driver(db, user=None, **overrides):
-    """A registered driver with one vehicle, through the service (as the API would)."""
+    """A registered driver with one vehicle, through the service (as the API would); a person of
+    their own (ID number) unless ``id_card_no`` says otherwise."""
     user = user or wechat_user(db)
+    overrides.setdefault("id_card_no", unique_id_card())
     product(db)
     record = driver_service.save_driver(db, user, driver_payload(**overrides))
     driver_service.add_vehicle(db, record, vehicle_payload())

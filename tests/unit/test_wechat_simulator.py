@@ -30,7 +30,7 @@ def clock():
 def sim(clock):
     return WeChatSimulator(
         oa_appid=OA["appid"], oa_secret=OA["secret"], mp_appid=MP["appid"], mp_secret=MP["secret"],
-        templates=["tpl-order", "tpl-visit"], clock=clock,
+        templates=["tpl-order", "tpl-visit"], subscribe_templates=["mp-tpl-result"], clock=clock,
     )
 
 
@@ -77,8 +77,8 @@ def js_login(url, code, **overrides):
     return get(url, "/sns/jscode2session", **{**MP, "js_code": code, "grant_type": "authorization_code", **overrides})
 
 
-def access_token(url):
-    return get(url, "/cgi-bin/token", grant_type="client_credential", **OA)["access_token"]
+def access_token(url, app=OA):
+    return get(url, "/cgi-bin/token", grant_type="client_credential", **app)["access_token"]
 
 
 def authorize(url, **params):
@@ -333,6 +333,33 @@ def test_subscribe_notifications_need_the_users_consent(url, sim):
     assert len(sim.effects()) == 1
 
 
+def test_mini_program_subscribe_messages_use_one_subscription_each(url, sim):
+    token = access_token(url, MP)
+    send = lambda body, token=token: post(url, "/cgi-bin/message/subscribe/send", body, access_token=token)  # noqa: E731
+    person, other = sim.add_user(), sim.add_user()
+    sim.subscribe(person.mp_openid, ["mp-tpl-result", "mp-tpl-result"])  # two taps on 允许
+    data = {"thing1": {"value": "提货 32%液碱 25 吨"}, "character_string2": {"value": "LE-C-000123"}, "time3": {"value": "2026-11-26 09:00"},
+            "phrase4": {"value": "登记成功"}, "car_number5": {"value": "闽A1234挂"}}
+    body = {"touser": person.mp_openid, "template_id": "mp-tpl-result", "page": "pages/index/index?path=/h5/", "data": data}
+    assert send(body, token=access_token(url))["errcode"] == 48001  # the Official Account's token is not the mini-program's
+    assert send({**body, "touser": person.oa_openid})["errcode"] == 40003  # its openid is the mini-program's own
+    assert send({**body, "template_id": "tpl-order"})["errcode"] == 40037  # an OA template is not a subscribe template
+    assert send({**body, "touser": other.mp_openid})["errcode"] == 43101
+    for key, value, errmsg in [
+        ("thing1", "", "data.thing1.value is empty"), ("thing1", "字" * 21, "data.thing1.value invalid"),
+        ("character_string2", "卡号1", "data.character_string2.value invalid"), ("phrase4", "登记成功了吗", "data.phrase4.value invalid"),
+        ("time3", "明天上午", "data.time3.value invalid"), ("car_number5", "闽A123456789", "data.car_number5.value invalid"),
+        ("keyword6", "x", "data.keyword6.value invalid"),
+    ]:
+        refused = send({**body, "data": {**data, key: {"value": value}}})
+        assert refused["errcode"] == 47003 and refused["errmsg"].startswith(f"argument invalid! {errmsg}")
+    assert sim.sent_messages == [] and person.mp_subscriptions == {"mp-tpl-result": 2}
+    assert send(body) == send(body) == {"errcode": 0, "errmsg": "ok"}
+    assert send(body)["errcode"] == 43101  # each 允许 allowed one message
+    assert [(m["kind"], m["touser"], m["page"]) for m in sim.sent_messages] == [("miniprogram", person.mp_openid, body["page"])] * 2
+    assert len(sim.effects("/cgi-bin/message/subscribe/send")) == 2
+
+
 # -- the dev page and control endpoints ------------------------------------------------------
 
 
@@ -374,4 +401,7 @@ def test_the_control_endpoints(url, sim):
     assert requests.post(url + "/_sim/expire-tokens").json() == {"ok": True}
     assert get(url, "/cgi-bin/menu/get", access_token=token)["errcode"] == 40001
     assert requests.get(url + "/_sim/messages").json() == {"messages": []}
+    subscribed = requests.post(url + "/_sim/subscribe", json={"mp_openid": person["mp_openid"], "template_ids": ["mp-tpl-result"]}).json()
+    assert subscribed["mp_subscriptions"] == {"mp-tpl-result": 1}
+    assert requests.post(url + "/_sim/subscribe", json={"mp_openid": person["mp_openid"], "template_ids": ["tpl-x"]}).status_code == 400
     assert requests.get(url + "/_sim/ledger").status_code == 200

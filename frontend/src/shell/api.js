@@ -1,6 +1,7 @@
 // The JSON API client of every page: the session cookie authenticates, writes carry the CSRF
-// token from GET /api/me, an expired session goes through WeChat's silent authorization and
-// comes back to the page the user is on, and every failure is an Error with a Chinese message.
+// token from GET /api/me (fetched again once when the API says it is stale: 403 csrf), an
+// expired session goes through WeChat's silent authorization and comes back to the page the
+// user is on, and every failure is an Error with a Chinese message.
 
 /** The API refused: `status`, `code`, `message` (Chinese, for the user) and `fields`. */
 export class ApiError extends Error {
@@ -59,7 +60,7 @@ async function refusal(response) {
  * One API call. `params` become the query string (empty values left out); `body` is sent as
  * JSON; `headers` are added. Resolves to the parsed answer.
  */
-export async function request(method, path, { params, body, headers } = {}) {
+export async function request(method, path, { params, body, headers, retried = false } = {}) {
   let url = path
   if (params) {
     const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== ''))
@@ -82,7 +83,16 @@ export async function request(method, path, { params, body, headers } = {}) {
     throw new NetworkError()
   }
   if (response.status === 401) return reauthorize()
-  if (!response.ok) throw await refusal(response)
+  if (!response.ok) {
+    const error = await refusal(response)
+    // The page outlived its token (a new session, another tab): the form is kept, the token
+    // renewed, and the write sent again — refused before anything was done, so it is safe.
+    if (error.code === 'csrf' && !retried) {
+      setCsrfToken(null)
+      return request(method, path, { params, body, headers, retried: true })
+    }
+    throw error
+  }
   try {
     return await response.json()
   } catch {

@@ -42,7 +42,7 @@ def sync_booking(job, booking_id):
     le = job.client("le")
     step = bookings.le_step(booking)
     if step == "register":
-        bookings.registered_at_le(booking, le.register_booking(**bookings.for_le(booking)))
+        bookings.registered_at_le(booking, le.register_booking(**bookings.for_le(booking)), job.policy(Policy))
     elif step == "cancel":
         le.cancel_booking(booking.id, reason=bookings.le_cancel_reason(booking), note=booking.reason or "")
         bookings.cancelled_at_le(booking)
@@ -67,7 +67,7 @@ def push_signoff(job, order_id):
 @actor("le.refresh_documents", **READ)
 def refresh_documents(job, driver_id):
     """单据 from LE, on the driver's request."""
-    orders.record_documents(job.db, driver_id, job.client("le").outbound_orders(driver_id))
+    orders.record_documents(job.db, driver_id, job.client("le").outbound_orders(driver_id), job.policy(Policy))
 
 
 @actor("le.refresh_lanes", **READ)

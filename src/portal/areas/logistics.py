@@ -10,7 +10,7 @@ from portal.integrations.le import LeClient
 from portal.integrations.mes import MesClient
 from portal.messaging import runtime
 from portal.models.logistics import Product
-from portal.services.logistics import bookings
+from portal.services.logistics import bookings, dashboard, notices
 from portal.services.logistics.policy import Policy
 from portal.simulators.le import LeSimulator
 from portal.simulators.mes import MesSimulator
@@ -37,6 +37,11 @@ def _expire_overdue_bookings():
     return bookings.expire_overdue(rt.session_factory, rt.policy(Policy))
 
 
+def _warn_expiring_certificates():
+    rt = runtime()
+    notices.warn_expiring(rt.session_factory, rt.policy(Policy))
+
+
 def includeme(config):
     config.add_area("logistics", "智慧物流")
     config.add_policy(Policy)
@@ -56,6 +61,7 @@ def includeme(config):
     config.add_route("api.logistics.booking_cancel", "/api/logistics/bookings/{id}/cancel")
     config.add_route("api.logistics.orders", "/api/logistics/orders")
     config.add_route("api.logistics.orders_refresh", "/api/logistics/orders/refresh")
+    config.add_route("api.logistics.order", "/api/logistics/orders/{order_no}")
     config.add_route("api.logistics.order_sign", "/api/logistics/orders/{order_no}/sign")
     config.add_route("api.logistics.lanes", "/api/logistics/lanes")
     config.add_route("api.le.events", "/api/le/events")
@@ -74,13 +80,36 @@ def includeme(config):
     config.add_route("admin.logistics.products", "/admin/logistics/products")
     config.add_route("admin.logistics.product", "/admin/logistics/products/{code:[A-Z0-9_]{2,32}}")
     config.add_route("admin.logistics.lanes", "/admin/logistics/lanes")
+    # What the lanes board and the record pages refresh without a reload (portal.views.admin.live).
+    config.add_route("admin.logistics.lanes_live", "/admin/logistics/lanes/live")
+    config.add_route("admin.logistics.booking_live", r"/admin/logistics/bookings/{id:\d+}/live")
+    config.add_route("admin.logistics.driver_live", r"/admin/logistics/drivers/{id:\d+}/live")
+    config.add_route("admin.logistics.le_events", "/admin/logistics/le-events")
     config.scan("portal.views.admin.logistics")
     config.add_admin_nav("提送货登记", "admin.logistics.bookings", area="logistics")
     config.add_admin_nav("驾驶员与车辆", "admin.logistics.drivers", area="logistics")
     config.add_admin_nav("品名与库存", "admin.logistics.products", area="logistics")
     config.add_admin_nav("装车道", "admin.logistics.lanes", area="logistics")
+    config.add_admin_nav("LE 事件", "admin.logistics.le_events", area="logistics")
+
+    # Its panels of 概览: the day at the gate first.
+    for name, title, read, wide in (
+        ("arrivals", "今日计划到厂", dashboard.arrivals, True),
+        ("inside", "厂内车辆", dashboard.trucks_inside, False),
+        ("lanes", "装车道", dashboard.lanes, False),
+        ("statuses", "今日登记状态", dashboard.bookings_by_status, False),
+        ("stock", "库存与占用", dashboard.stock, False),
+        ("expiring", "证件即将到期", dashboard.expiring, False),
+        ("sync_failures", "同步失败", dashboard.sync_failures, False),
+    ):
+        template = f"admin/logistics/panels/{name}.html"
+        config.add_dashboard_panel(f"logistics.{name}", title, template, read, area="logistics", wide=wide)
 
     config.add_periodic_job("booking-expiry-sweep", 60, "提送货登记逾期退卡（延时消息的兜底）", run=_expire_overdue_bookings)
     config.add_periodic_job("le-lanes-refresh", 60, "从 LE 刷新装车道排队信息", actor="le.refresh_lanes")
     config.add_periodic_job("mes-stock-refresh", 300, "从 MES 刷新罐区库存", actor="mes.refresh_stock")
+    config.add_periodic_job(
+        "certificate-expiry-warnings", 86400, "证件与罐检 30 天内到期提醒（每份证件每个到期日一次）",
+        run=_warn_expiring_certificates,
+    )
     config.add_demo_data(load_demo)

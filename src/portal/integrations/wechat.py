@@ -53,6 +53,7 @@ MESSAGES = {
     40125: "公众号 AppSecret 无效",
     40163: "授权码已被使用",
     40226: "微信判定为高风险用户，拒绝登录",
+    41030: "小程序页面路径无效",
     43004: "用户未关注公众号",
     43101: "用户未订阅该消息",
     45011: "微信接口调用过于频繁",
@@ -62,6 +63,12 @@ MESSAGES = {
 
 #: Template message values are cut at this many characters.
 TEMPLATE_VALUE_LIMIT = 20
+#: A mini-program subscribe message's value is cut to its key's type (thing1 → thing): the
+#: lengths WeChat allows (subscribeMessage.send, 参数值内容限制).
+SUBSCRIBE_VALUE_LIMITS = {
+    "thing": 20, "number": 32, "letter": 32, "symbol": 5, "character_string": 32, "phone_number": 17,
+    "car_number": 8, "name": 10, "phrase": 5,
+}
 
 
 def describe(errcode, errmsg=""):
@@ -76,6 +83,20 @@ def error_for(errcode, errmsg=""):
 def cut_values(data, limit=TEMPLATE_VALUE_LIMIT):
     """Template data with every value cut to WeChat's length limit."""
     return {key: {**item, "value": str(item.get("value", ""))[:limit]} for key, item in data.items()}
+
+
+def value_type(key):
+    """The type of a subscribe message's key: ``thing1`` → ``thing``, ``character_string2`` →
+    ``character_string``."""
+    return key.rstrip("0123456789")
+
+
+def fit_subscribe_values(data):
+    """Subscribe message data with each value cut to its key type's limit."""
+    return {
+        key: {**item, "value": str(item.get("value", ""))[: SUBSCRIBE_VALUE_LIMITS.get(value_type(key), 20)]}
+        for key, item in data.items()
+    }
 
 
 class TokenCache:
@@ -159,22 +180,24 @@ class _Client(WeChatClient):
 class WeChatPlatform:
     """What the portal asks of WeChat, for the Official Account (oa) and the mini-program (mp)."""
 
-    def __init__(self, *, oa_appid, oa_secret, mp_appid, mp_secret, api_url, open_url, cache, timeout):
+    def __init__(self, *, oa_appid, oa_secret, mp_appid, mp_secret, api_url, open_url, caches, timeout):
+        """``caches(appid)`` → the token cache of that app: each app has its own access token."""
         self.oa_appid, self.oa_secret = oa_appid, oa_secret
         self.mp_appid, self.mp_secret = mp_appid, mp_secret
         self.api_url = api_url.rstrip("/")
         self.open_url = open_url.rstrip("/")
         self.session = InstrumentedSession("wechat", timeout)
-        self.client = _Client(oa_appid, oa_secret, self.api_url, cache, self.session)
+        self.client = _Client(oa_appid, oa_secret, self.api_url, caches(oa_appid), self.session)
+        self.mp_client = _Client(mp_appid, mp_secret, self.api_url, caches(mp_appid), self.session)
 
     @classmethod
-    def from_settings(cls, settings, cache):
+    def from_settings(cls, settings, caches):
         core = CoreSettings.from_settings(settings)
         return cls(
             **core.wechat_apps(),
             api_url=core.wechat_api_url,
             open_url=core.wechat_open_url,
-            cache=cache,
+            caches=caches,
             timeout=(core.http_connect_timeout, core.http_read_timeout),
         )
 
@@ -213,10 +236,10 @@ class WeChatPlatform:
     # -- pushes (from actors) -------------------------------------------------------------
 
     def create_menu(self, buttons):
-        return self._call(lambda: self.client.menu.create({"button": buttons}), uses_token=True)
+        return self._call(lambda: self.client.menu.create({"button": buttons}), self.client)
 
     def get_menu(self):
-        return self._call(lambda: self.client.menu.get(), uses_token=True)
+        return self._call(lambda: self.client.menu.get(), self.client)
 
     def send_template(self, openid, template_id, data, *, url=None, miniprogram=None, client_msg_id=None):
         body = {"touser": openid, "template_id": template_id, "data": cut_values(data)}
@@ -226,7 +249,7 @@ class WeChatPlatform:
             body["miniprogram"] = miniprogram
         if client_msg_id:
             body["client_msg_id"] = client_msg_id[:64]
-        result = self._call(lambda: self.client.post("message/template/send", data=body), uses_token=True)
+        result = self._call(lambda: self.client.post("message/template/send", data=body), self.client)
         return result.get("msgid")
 
     def send_subscribe(self, openid, template_id, data, *, page=None, miniprogram=None):
@@ -235,11 +258,21 @@ class WeChatPlatform:
             body["page"] = page
         if miniprogram:
             body["miniprogram"] = miniprogram
-        return self._call(lambda: self.client.post("message/subscribe/bizsend", data=body), uses_token=True)
+        return self._call(lambda: self.client.post("message/subscribe/bizsend", data=body), self.client)
+
+    def send_miniprogram_subscribe(self, openid, template_id, data, *, page=None):
+        """A mini-program subscribe message (subscribeMessage.send) to its mini-program openid,
+        with the mini-program's own access token; each uses one of the user's subscriptions."""
+        body = {"touser": openid, "template_id": template_id, "data": fit_subscribe_values(data)}
+        if page:
+            body["page"] = page
+        return self._call(lambda: self.mp_client.post("message/subscribe/send", data=body), self.mp_client)
 
     # -- errors -------------------------------------------------------------------------------
 
-    def _call(self, call, uses_token=False):
+    def _call(self, call, token_of=None):
+        """Run ``call``; ``token_of`` is the client whose access token it uses (refreshed once
+        when WeChat says it is no longer valid)."""
         for attempt in (1, 2):
             try:
                 return call()
@@ -249,9 +282,9 @@ class WeChatPlatform:
                     status = getattr(getattr(exc, "response", None), "status_code", None)
                     kind = PermanentError if status and 400 <= status < 500 and status != 429 else TransientError
                     raise kind(f"微信平台返回 HTTP {status}", system="wechat", status=status) from exc
-                if uses_token and errcode in TOKEN_INVALID and attempt == 1:
+                if token_of is not None and errcode in TOKEN_INVALID and attempt == 1:
                     # The cached token is the one just refused: replace it, then try once more.
-                    self.client.refresh_access_token(stale=self.client.cache.get())
+                    token_of.refresh_access_token(stale=token_of.cache.get())
                     continue
                 raise error_for(int(errcode), exc.errmsg) from exc
             except requests.HTTPError as exc:

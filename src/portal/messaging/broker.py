@@ -80,8 +80,10 @@ class Runtime:
         """The WeChat platform client, its access token shared through Redis when there is one."""
         with self._lock:
             if "wechat" not in self._clients:
-                appid = self.settings.wechat_appid
-                cache = RedisTokenCache(self.redis, self.redis_key("wechat-token", appid)) if self.redis else TokenCache()
+
+                def cache(appid):
+                    return RedisTokenCache(self.redis, self.redis_key("wechat-token", appid)) if self.redis else TokenCache()
+
                 self._clients["wechat"] = WeChatPlatform.from_settings(self.raw_settings, cache)
             return self._clients["wechat"]
 

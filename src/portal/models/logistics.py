@@ -6,7 +6,7 @@ Quantities are integer kilograms everywhere; pages show tonnes.
 from datetime import date, datetime
 
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, attribute_keyed_dict, mapped_column, relationship
 
 from .identity import WeChatUser
 from .meta import Base, BigId, LabelledEnum, UTCDateTime, status_column, utcnow
@@ -21,7 +21,9 @@ class Driver(Synced, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("wechat_users.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str] = mapped_column(String(32))
-    id_card_no: Mapped[str] = mapped_column(String(18), index=True)
+    #: In normal form (portal.validation); one driver per ID number, whatever WeChat account it uses.
+    id_card_no: Mapped[str] = mapped_column(String(18), index=True, unique=True)
+    #: Not unique: a family or a fleet may share a phone, and carriers give numbers to new owners.
     mobile: Mapped[str] = mapped_column(String(11))
     licence_no: Mapped[str] = mapped_column(String(32))
     qualification_no: Mapped[str] = mapped_column(String(32))
@@ -120,7 +122,10 @@ class LeState(LabelledEnum):
 
 #: Statuses that hold stock for a pickup booking.
 RESERVING = (BookingStatus.registered, BookingStatus.entered, BookingStatus.loading)
-#: The forward order of a visit; LE events never move a booking backwards along it.
+#: A booking under way: waiting for the MES or holding stock. A vehicle with one cannot be removed,
+#: and a truck has one per kind, product and time window.
+ACTIVE = (BookingStatus.checking, *RESERVING)
+#: The forward order of a visit; its status is the furthest step LE's facts reach (services/logistics/visits.py).
 VISIT_ORDER = [
     BookingStatus.registered, BookingStatus.entered, BookingStatus.loading, BookingStatus.loaded, BookingStatus.completed,
 ]
@@ -132,6 +137,8 @@ class Booking(Synced, Base):
     __tablename__ = "bookings"
     __table_args__ = (
         Index("ix_bookings_driver_id_id", "driver_id", "id"),
+        # A vehicle's active bookings (the duplicate check of every new booking).
+        Index("ix_bookings_vehicle_id_status", "vehicle_id", "status"),
         # The admin list filtered by status, newest first, a page at a time (keyset on id).
         Index("ix_bookings_status_id", "status", "id"),
         # The reservation sum per product, and the expiry sweep.
@@ -167,8 +174,17 @@ class Booking(Synced, Base):
     driver: Mapped[Driver] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
     product: Mapped[Product] = relationship()
-    events: Mapped[list["BookingEvent"]] = relationship(order_by="BookingEvent.id", back_populates="booking")
+    #: The lane LE called the truck to (lane_code is LE's code, not a foreign key).
+    lane: Mapped["Lane | None"] = relationship(primaryjoin="foreign(Booking.lane_code) == Lane.code", viewonly=True)
+    #: The timeline, in the order things happened.
+    events: Mapped[list["BookingEvent"]] = relationship(
+        order_by=lambda: (BookingEvent.at, BookingEvent.id), back_populates="booking"
+    )
     stock_checks: Mapped[list["StockCheck"]] = relationship(order_by="StockCheck.id", back_populates="booking")
+    #: What LE reported of the visit, one fact per kind; the visit's columns above are derived from them.
+    facts: Mapped[dict[str, "VisitFact"]] = relationship(
+        collection_class=attribute_keyed_dict("kind"), cascade="all, delete-orphan", back_populates="booking"
+    )
 
 
 class BookingEvent(Base):
@@ -178,12 +194,45 @@ class BookingEvent(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    #: When it happened: our own time for our steps, LE's ``occurred_at`` for what LE reports.
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When LE's report of it reached us (for operators); null for our own steps.
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict | None] = mapped_column(JSON)
 
     booking: Mapped[Booking] = relationship(back_populates="events")
+
+
+class VisitFactKind(LabelledEnum):
+    """The kinds of fact LE reports of a truck's visit (到厂作业)."""
+
+    entered = "entered", "入厂"
+    called = "called", "叫号"
+    lane = "lane", "装车道"
+    loading = "loading", "开始装车"
+    loaded = "loaded", "装车完成"
+    quantity = "quantity", "实装数量"
+    order = "order", "出库单"
+    exited = "exited", "出厂"
+
+
+class VisitFact(Base):
+    """One fact of a booking's visit as LE last reported it: the report that occurred last wins
+    (``occurred_at``, then ``event_id``), whatever order the reports arrive in."""
+
+    __tablename__ = "visit_facts"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[VisitFactKind] = mapped_column(status_column(VisitFactKind), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The event that reported it (or ``le-lanes`` / ``le-documents`` for LE's lists, ``migrated`` for older data).
+    event_id: Mapped[str] = mapped_column(String(64))
+    #: The lane code, the kilograms or the order number; null for a fact that is only a moment.
+    value: Mapped[str | int | None] = mapped_column(JSON(none_as_null=True))
+
+    booking: Mapped[Booking] = relationship(back_populates="facts")
 
 
 class StockCheck(Synced, Base):
@@ -203,8 +252,9 @@ class StockCheck(Synced, Base):
 
 
 class OrderStatus(LabelledEnum):
-    created = "created", "已开单"
-    #: LE shipped it (outbound_order.created).
+    #: LE made the order but has not said what was shipped: nothing to sign yet.
+    created = "created", "待发货"
+    #: The shipped quantity is known (the order's or its booking's weighing): the driver may sign.
     shipped = "shipped", "已发货"
     #: The driver's 到货签收.
     signed = "signed", "已签收"
@@ -223,13 +273,18 @@ class OutboundOrder(Synced, Base):
     product_code: Mapped[str] = mapped_column(String(32))
     planned_quantity_kg: Mapped[int] = mapped_column(Integer)
     actual_quantity_kg: Mapped[int | None] = mapped_column(Integer)
-    #: created → shipped (LE) → signed (the driver's sign-off)
+    #: created (no quantity yet) → shipped (a quantity) → signed (the driver's sign-off)
     status: Mapped[OrderStatus] = mapped_column(status_column(OrderStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_quantity_kg: Mapped[int | None] = mapped_column(Integer)
     signed_note: Mapped[str | None] = mapped_column(String(200))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    #: The product as we know it (LE names it by code; one we do not know leaves it None).
+    product: Mapped[Product | None] = relationship(
+        primaryjoin="foreign(OutboundOrder.product_code) == Product.code", viewonly=True
+    )
 
 
 class LaneStatus(LabelledEnum):
@@ -252,6 +307,8 @@ class Lane(Base):
     status: Mapped[str] = mapped_column(String(16))
     loading_count: Mapped[int] = mapped_column(Integer, default=0)
     waiting_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The waiting trucks as LE last listed them: ``[{"booking_id", "position", "called"}]``.
+    queue: Mapped[list | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -259,14 +316,44 @@ class Lane(Base):
         return LaneStatus.label_of(self.status)
 
 
+class LeEventResult(LabelledEnum):
+    """What became of an event LE sent."""
+
+    #: Being applied (never committed as such).
+    received = "received", "处理中"
+    applied = "applied", "已处理"
+    #: The event id was seen before (the answer only; a repeat is not recorded).
+    duplicate = "duplicate", "重复"
+    #: Understood, but older than what it would change, or about a booking that ended or is unknown.
+    ignored = "ignored", "未处理"
+    #: Refused: it would give a document to another booking or driver (answered 409 ORDER_CONFLICT).
+    conflict = "conflict", "冲突"
+
+
+#: LE's event types, as operators read them.
+LE_EVENT_TYPES = {
+    "truck.entered": "车辆入厂", "queue.called": "叫号", "loading.started": "开始装车", "truck.loaded": "装车完成",
+    "outbound_order.created": "开具出库单", "truck.exited": "车辆出厂", "lane.changed": "装车道变化",
+}
+
+
 class LeEvent(Base):
     """Every event LE sent us, once: the event id is the deduplication key."""
 
     __tablename__ = "le_events"
+    __table_args__ = (Index("ix_le_events_result_received_at", "result", "received_at"),)
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     data: Mapped[dict] = mapped_column(JSON)
-    result: Mapped[str] = mapped_column(String(16))
+    #: The booking the event names, if any (not a foreign key: LE may name one we do not know).
+    booking_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    result: Mapped[LeEventResult] = mapped_column(status_column(LeEventResult))
+    #: Why it was ignored or refused, for operators.
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def type_label(self):
+        return LE_EVENT_TYPES.get(self.type, self.type)

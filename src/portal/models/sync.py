@@ -12,6 +12,8 @@ class SyncState(LabelledEnum):
     pending = "pending", "同步中"
     synced = "synced", "已同步"
     failed = "failed", "同步失败"
+    #: Deliberately not sent (a notification the user has not subscribed to): no incident.
+    skipped = "skipped", "未发送"
 
 
 class Synced:

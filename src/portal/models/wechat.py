@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .identity import WeChatUser
 from .meta import Base, BigId, LabelledEnum, UTCDateTime, status_column, utcnow
-from .sync import Synced
+from .sync import Synced, SyncState
 
 
 class OfficialAccountMenu(Synced, Base):
@@ -34,12 +34,19 @@ class OfficialAccountMenu(Synced, Base):
 
 
 class NotificationKind(LabelledEnum):
+    #: Official Account template message (to the OA openid).
     template = "template", "模板消息"
+    #: Official Account one-time subscribe notification (bizsend).
     subscribe = "subscribe", "订阅通知"
+    #: Mini-program subscribe message (to the mini-program openid), one credit each.
+    miniprogram = "miniprogram", "小程序订阅消息"
 
 
 class Notification(Synced, Base):
-    """A message to one WeChat user; ``external_ref`` holds WeChat's msgid once sent."""
+    """A message to one WeChat user; ``external_ref`` holds WeChat's msgid once sent.
+
+    ``skipped`` (未发送) records one the user could not be sent (no subscription left).
+    """
 
     __tablename__ = "wechat_notifications"
 
@@ -53,6 +60,26 @@ class Notification(Synced, Base):
     page: Mapped[str | None] = mapped_column(String(256))
     #: What the message is about, for people reading the list (e.g. "预约审批通过").
     topic: Mapped[str] = mapped_column(String(64))
+    #: What the message is about, once: a second message with the same key is not queued.
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     user: Mapped[WeChatUser] = relationship()
+
+    def mark_skipped(self, reason):
+        self.sync_state = SyncState.skipped
+        self.sync_error = reason
+
+
+class Subscription(Base):
+    """A mini-program user's one-time subscriptions to a template (订阅消息): each 允许 in
+    ``wx.requestSubscribeMessage`` lets us send one message of that template."""
+
+    __tablename__ = "wechat_subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "template_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("wechat_users.id", ondelete="CASCADE"))
+    template_id: Mapped[str] = mapped_column(String(64))
+    credits: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -3,7 +3,26 @@
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from portal import validation
 from portal.models.admin import AdminUser, AuditEntry
+from portal.refusal import Refusal
+
+#: The longest reason an admin may give for an action.
+REASON_MAX = 200
+
+
+def required_reason(reason: str | None) -> str:
+    """The reason an admin gives for an action (shown in the log, often to the person concerned)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refusal("reason_required", "请填写操作原因", {"reason": "请填写操作原因"})
+    if len(reason) > REASON_MAX:
+        problem = f"操作原因不能超过 {REASON_MAX} 个字"
+        raise Refusal("reason_too_long", problem, {"reason": problem})
+    if validation.hidden_characters(reason):
+        problem = "操作原因含有不可见的控制字符，请删除后重试"
+        raise Refusal("invalid", problem, {"reason": problem})
+    return reason
 
 
 def record(

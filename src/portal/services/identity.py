@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from portal import validation
 from portal.integrations.base import IntegrationError, PermanentError
 from portal.integrations.wechat import WeChatPlatform
 from portal.models.admin import AdminUser
@@ -98,8 +99,14 @@ def revoke_token(db: Session, token_id: int) -> None:
 
 
 def set_display_name(user: WeChatUser, name: str | None) -> None:
+    """称呼: free text (a nickname may have emoji), without invisible control characters."""
     name = (name or "").strip()
-    problem = "请填写称呼" if not name else f"称呼不能超过 {DISPLAY_NAME_MAX} 个字" if len(name) > DISPLAY_NAME_MAX else None
+    problem = (
+        "请填写称呼" if not name
+        else f"称呼不能超过 {DISPLAY_NAME_MAX} 个字" if len(name) > DISPLAY_NAME_MAX
+        else "称呼含有不可见的控制字符，请删除后重试" if validation.hidden_characters(name)
+        else None
+    )
     if problem:
         raise Refusal("invalid", problem, {"display_name": problem})
     user.display_name = name

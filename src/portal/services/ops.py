@@ -6,7 +6,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from portal import outbox
-from portal.models.identity import WeChatUser
 from portal.models.meta import utcnow
 from portal.models.ops import ConnectivityCheck, DeadLetter, DeadLetterStatus
 from portal.models.outbox import OutboxMessage
@@ -56,15 +55,16 @@ def notification_list(*, state: SyncState | None = None) -> Select:
     return query
 
 
-def dashboard(db: Session) -> dict:
-    """The admin home's figures."""
+def attention(db: Session, latest: int = 5) -> dict:
+    """概览's panel of what needs a super-admin: open dead letters (the latest first) and
+    notifications WeChat did not take."""
+    open_letters = select(DeadLetter).where(DeadLetter.status == DeadLetterStatus.open)
     return {
-        "users": db.scalar(select(func.count()).select_from(WeChatUser)),
-        "staff": db.scalar(select(func.count()).select_from(WeChatUser).where(WeChatUser.is_staff.is_(True))),
-        "open_dead_letters": db.scalar(
-            select(func.count()).select_from(DeadLetter).where(DeadLetter.status == DeadLetterStatus.open)
+        "dead_letters": db.scalar(select(func.count()).select_from(open_letters.subquery())),
+        "latest": db.scalars(open_letters.order_by(DeadLetter.id.desc()).limit(latest)).all(),
+        "failed_notifications": db.scalar(
+            select(func.count()).select_from(Notification).where(Notification.sync_state == SyncState.failed)
         ),
-        "outbox": outbox.status(db),
     }
 
 

@@ -6,7 +6,9 @@ its outbound orders and lanes, and takes the driver's signature for an order.
 
 LE also calls portal: :meth:`LeSimulator.play_visit` plays a truck's visit as LE's events
 (``truck.entered`` … ``truck.exited``), signed with LE's app key and posted to the callback URL.
-:class:`EventFaults` duplicates, reorders or drops them, as the contract warns they may be.
+:class:`EventFaults` duplicates, reorders or drops them, as the contract warns they may be. An
+event portal could not take (no answer, 429, 5xx) is sent again a little later, with the same
+event id; any other answer is final — a 409 ``ORDER_CONFLICT`` is recorded and never retried.
 
 Control endpoints besides the base's:
 
@@ -14,8 +16,9 @@ Control endpoints besides the base's:
   orders and sent events;
 * ``POST /_sim/visits`` ``{"booking_id", "actual_quantity_kg"?, "lane_code"?, "step_seconds"?}``
   — plays a visit in the background;
-* ``GET /_sim/state``, ``GET /_sim/events``, ``GET|PUT /_sim/event-faults``,
-  ``POST /_sim/lanes/<code>`` ``{"status"}``.
+* ``GET /_sim/state``, ``GET /_sim/events`` (the events sent), ``POST /_sim/events``
+  ``{"type", "data", "event_id"?, "occurred_at"?}`` (send one, through the event faults),
+  ``GET|PUT /_sim/event-faults``, ``POST /_sim/lanes/<code>`` ``{"status"}``.
 """
 
 import html
@@ -47,6 +50,8 @@ SEED_LANES = (("L1", "1号装车道", "idle"), ("L2", "2号装车道", "idle"), 
 #: Without a given actual quantity, a truck is loaded short of its booking by up to this fraction.
 MAX_SHORTFALL = 0.005
 EVENT_TIMEOUT = 5
+#: Seconds before each new attempt at an event portal could not take; then it is given up.
+EVENT_RETRY_SECONDS = (0.5, 2.0)
 ORDER_EVENT_FIELDS = ("order_no", "booking_id", "driver_id", "product_code", "planned_quantity_kg", "actual_quantity_kg")
 LANE_CONTROL = "/_sim/lanes/"
 PAGE_EVENTS = 50
@@ -193,6 +198,7 @@ class LeSimulator(ContractSimulator):
         self.clock = clock
         #: Seconds between the events of a visit started from the page.
         self.page_step_seconds = 2.0
+        self.event_retry_seconds = EVENT_RETRY_SECONDS
         self.route("POST", "/v1/drivers", self.upsert_driver, write=True)
         self.route("POST", "/v1/vehicles", self.upsert_vehicle, write=True)
         self.route("POST", "/v1/entry-reports", self.upsert_entry_report, write=True)
@@ -205,6 +211,7 @@ class LeSimulator(ContractSimulator):
             ("POST", "/_sim/visits"): self._control_visit,
             ("GET", "/_sim/state"): lambda body: self.state(),
             ("GET", "/_sim/events"): lambda body: {"events": list(self.sent_events)},
+            ("POST", "/_sim/events"): self._control_send_event,
             ("GET", "/_sim/event-faults"): lambda body: asdict(self.event_faults),
             ("PUT", "/_sim/event-faults"): self._control_event_faults,
         }
@@ -232,7 +239,6 @@ class LeSimulator(ContractSimulator):
             self.lanes = _seed_lanes()
             self.sent_events = []
             self.event_faults = EventFaults()
-            self._order_seq = 0
 
     def state(self):
         """Everything LE holds, as JSON-ready lists."""
@@ -364,6 +370,19 @@ class LeSimulator(ContractSimulator):
         return status
 
     def _post(self, event):
+        """Post an event until portal takes or refuses it, or the attempts run out; the last status."""
+        attempts = 0
+        for delay in (*self.event_retry_seconds, None):
+            attempts += 1
+            status, error = self._post_once(event)
+            if delay is None or not _transient(status):
+                break
+            time.sleep(delay)
+        self._sent(event, status, error, attempts)
+        return status
+
+    def _post_once(self, event):
+        """(HTTP status or None, what went wrong or None)."""
         body = json.dumps(event, ensure_ascii=False).encode()
         split = urlsplit(self.callback_url)
         path_qs = (split.path or "/") + (f"?{split.query}" if split.query else "")
@@ -380,14 +399,18 @@ class LeSimulator(ContractSimulator):
         try:
             response = requests.post(self.callback_url, data=body, headers=headers, timeout=EVENT_TIMEOUT)
         except requests.RequestException as exc:
-            self._sent(event, None, f"{exc.__class__.__name__}: {exc}")
-            return None
-        self._sent(event, response.status_code, None)
-        return response.status_code
+            return None, f"{exc.__class__.__name__}: {exc}"
+        if response.status_code < 400:
+            return response.status_code, None
+        try:
+            error = response.json()["error"]
+            return response.status_code, f"{error['code']}: {error['message']}"
+        except (ValueError, KeyError, TypeError):
+            return response.status_code, response.text[:200]
 
-    def _sent(self, event, status, error):
+    def _sent(self, event, status, error, attempts=1):
         with self.lock:
-            self.sent_events.append({"event": event, "status": status, "error": error})
+            self.sent_events.append({"event": event, "status": status, "error": error, "attempts": attempts})
 
     # -- visits --------------------------------------------------------------------------------
 
@@ -500,10 +523,17 @@ class LeSimulator(ContractSimulator):
         _advance(visit.booking, "loaded")
         return self.make_event("truck.loaded", {"booking_id": visit.booking_id, "actual_quantity_kg": visit.actual_quantity_kg})
 
+    def _new_order_no(self, now):
+        # Random rather than counted: LE's records start empty again after a restart, while
+        # portal keeps every number it was sent (a number used again would be refused, 409).
+        while True:
+            order_no = f"SO{now:%Y%m%d}{secrets.token_hex(5).upper()}"
+            if order_no not in self.orders:
+                return order_no
+
     def _order_created(self, visit):
         now = self._now()
-        self._order_seq += 1
-        order_no = f"SO{now:%Y%m%d}{self._order_seq:04d}"
+        order_no = self._new_order_no(now)
         self.orders[order_no] = order = {
             "order_no": order_no,
             "booking_id": visit.booking_id,
@@ -571,6 +601,15 @@ class LeSimulator(ContractSimulator):
             background=True,
         )
         return {"ok": True}
+
+    def _control_send_event(self, body):
+        if not isinstance(body.get("data"), dict):
+            raise ValueError("data must be an object")
+        event = self.make_event(body["type"], body["data"], event_id=body.get("event_id"), occurred_at=body.get("occurred_at"))
+        status = self._deliver(event)
+        with self.lock:
+            sent = [item for item in self.sent_events if item["event"] is event]
+        return {"status": status, "sent": sent}
 
     def _control_event_faults(self, body):
         with self.lock:
@@ -661,7 +700,7 @@ class LeSimulator(ContractSimulator):
                         _e(item["event"]["occurred_at"]),
                         _e(f"{EVENT_LABELS.get(item['event']['type'], '')} {item['event']['type']}"),
                         _e(json.dumps(item["event"]["data"], ensure_ascii=False)),
-                        _e(f"HTTP {item['status']}" if item["status"] is not None else item["error"]),
+                        _e(_outcome(item)),
                     ]
                     for item in events
                 ],
@@ -676,6 +715,20 @@ class LeSimulator(ContractSimulator):
             f"<title>{PAGE_TITLE}</title></head><body><h1>{PAGE_TITLE}</h1>{''.join(sections)}</body></html>"
         )
         return Response(text=text, content_type="text/html", charset="utf-8")
+
+
+def _transient(status):
+    """No answer, 429 or 5xx: worth sending again (the contract's rule, both ways)."""
+    return status is None or status == 429 or status >= 500
+
+
+def _outcome(item):
+    """A sent event's answer on the page: the status, portal's error, and whether it was retried."""
+    status = item["status"]
+    answer = item["error"] if status is None else f"HTTP {status}" + (f" {item['error']}" if item["error"] else "")
+    if status is not None and status >= 400 and not _transient(status):
+        answer += "（不再重试）"
+    return answer + (f"（共发送 {item['attempts']} 次）" if item["attempts"] > 1 else "")
 
 
 def _e(value):

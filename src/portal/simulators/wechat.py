@@ -7,18 +7,22 @@ One app serves the paths of both WeChat hosts, open.weixin.qq.com and api.weixin
 * mini-program login: ``/sns/jscode2session``;
 * access tokens: ``/cgi-bin/token`` and ``/cgi-bin/stable_token``;
 * OA business APIs: ``/cgi-bin/menu/create|get``, ``/cgi-bin/message/template/send`` and
-  ``/cgi-bin/message/subscribe/bizsend``.
+  ``/cgi-bin/message/subscribe/bizsend``;
+* the mini-program's subscribe messages: ``/cgi-bin/message/subscribe/send`` (with the
+  mini-program's access token, to its openid), one of the person's subscriptions each.
 
 As in WeChat, every error is HTTP 200 with ``{"errcode": N, "errmsg": "… rid: …"}``, and an
 error is never an effect in the ledger (the consent page stays out of the ledger). A person
 has different openids for the OA and the mini-program, like a real user. Control endpoints
 besides the base's: ``GET|POST /_sim/users``, ``POST /_sim/js-code``, ``POST /_sim/oauth-code``,
-``POST /_sim/expire-tokens``, ``GET /_sim/menu`` and ``GET /_sim/messages``.
+``POST /_sim/subscribe`` (a person taps 允许 in ``wx.requestSubscribeMessage``: one subscription
+per template id), ``POST /_sim/expire-tokens``, ``GET /_sim/menu`` and ``GET /_sim/messages``.
 """
 
 import base64
 import html
 import json
+import re
 import secrets
 import time
 from collections import deque
@@ -48,6 +52,27 @@ MENU_ERRORS = {
     "domain": ((40055, "invalid button url domain"), (40054, "invalid sub button url domain")),
 }
 INVALID_TOKEN = "invalid credential, access_token is invalid or not latest"
+#: Business APIs of the mini-program (its access token); every other /cgi-bin/ one is the OA's.
+MP_PATHS = ("/cgi-bin/message/subscribe/send",)
+_DAY = r"(\d{4}年\d{1,2}月(\d{1,2}日)?|\d{1,2}月\d{1,2}日|\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2})"
+_CLOCK = r"\d{1,2}:\d{2}(:\d{2})?"
+_HAN = "\u4e00-\u9fff"
+#: What each type of a subscribe message's value may be (subscribeMessage.send, 参数值内容限制);
+#: a key is its type and a number (``thing1``, ``character_string2``).
+SUBSCRIBE_VALUE_RULES = {
+    "thing": re.compile(r".{1,20}", re.S),
+    "number": re.compile(r"(?=.{1,32}$)\d+(\.\d+)?"),
+    "letter": re.compile(r"[A-Za-z]{1,32}"),
+    "symbol": re.compile(rf"[^\w\s{_HAN}]{{1,5}}"),
+    "character_string": re.compile(r"[\x21-\x7e]{1,32}"),
+    "time": re.compile(rf"({_DAY} ?)?{_CLOCK}(~({_DAY} ?)?{_CLOCK})?"),
+    "date": re.compile(rf"{_DAY}( {_CLOCK})?(~{_DAY}( {_CLOCK})?)?"),
+    "amount": re.compile(r"[¥$€£]?\d{1,10}(\.\d+)?元?"),
+    "phone_number": re.compile(r"[\d+\-() ]{1,17}"),
+    "car_number": re.compile(rf"(?=.{{1,8}}$)[{_HAN}A-Za-z0-9][A-Za-z0-9]*[{_HAN}]?"),
+    "name": re.compile(rf"[{_HAN}A-Za-z·]{{1,10}}|[A-Za-z .\-]{{1,20}}"),
+    "phrase": re.compile(rf"[{_HAN}]{{1,5}}"),
+}
 PAGE_TITLE = "模拟微信授权"
 
 
@@ -68,8 +93,10 @@ class Person:
     #: A virtual user of WeChat's snapshot-page mode.
     snapshot: bool = False
     high_risk: bool = False
-    #: Templates the person accepted for subscribe notifications.
+    #: Templates the person accepted for the OA's subscribe notifications.
     accepted_templates: set = field(default_factory=set)
+    #: The mini-program's one-time subscriptions: template id → messages still allowed.
+    mp_subscriptions: dict = field(default_factory=dict)
 
     def as_json(self):
         return {**asdict(self), "accepted_templates": sorted(self.accepted_templates)}
@@ -163,14 +190,30 @@ def _check_data(data):
             raise WeChatError(47003, f"argument invalid! data.{key}.value invalid")
 
 
+def _check_subscribe_data(data):
+    """A mini-program subscribe message's data: each value non-empty and what its key's type allows."""
+    if not isinstance(data, dict) or not data:
+        raise WeChatError(47001, "data format error")
+    for key, item in data.items():
+        value = item.get("value") if isinstance(item, dict) else None
+        if value is None or value == "":
+            raise WeChatError(47003, f"argument invalid! data.{key}.value is empty")
+        rule = SUBSCRIBE_VALUE_RULES.get(key.rstrip("0123456789"))
+        if rule is None or not isinstance(value, str) or not rule.fullmatch(value):
+            raise WeChatError(47003, f"argument invalid! data.{key}.value invalid")
+
+
 class WeChatSimulator(Simulator):
     name = "wechat"
 
-    def __init__(self, *, oa_appid, oa_secret, mp_appid, mp_secret, templates=(), code_ttl=300, token_ttl=7200, clock=time.time):
+    def __init__(self, *, oa_appid, oa_secret, mp_appid, mp_secret, templates=(), subscribe_templates=(), code_ttl=300,
+                 token_ttl=7200, clock=time.time):
         super().__init__()
         self.oa_appid, self.mp_appid = oa_appid, mp_appid
         self.app_secrets = {oa_appid: oa_secret, mp_appid: mp_secret}
+        #: The OA's templates (template messages, subscribe notifications) and the mini-program's.
         self.templates = set(templates)
+        self.subscribe_templates = set(subscribe_templates)
         self.code_ttl, self.token_ttl, self.clock = code_ttl, token_ttl, clock
         #: Simulated people by OA openid.
         self.people = {}
@@ -193,6 +236,7 @@ class WeChatSimulator(Simulator):
         self.route("GET", "/cgi-bin/menu/get", self.menu_get)
         self.route("POST", "/cgi-bin/message/template/send", self.template_send, write=True)
         self.route("POST", "/cgi-bin/message/subscribe/bizsend", self.subscribe_send, write=True)
+        self.route("POST", "/cgi-bin/message/subscribe/send", self.miniprogram_subscribe_send, write=True)
         self._controls = {
             ("GET", "/_sim/users"): lambda body: {"users": [p.as_json() for p in self.people.values()]},
             ("POST", "/_sim/users"): lambda body: self.add_user(**body).as_json(),
@@ -200,6 +244,7 @@ class WeChatSimulator(Simulator):
             ("POST", "/_sim/oauth-code"): lambda body: {
                 "code": self.issue_oauth_code(body["oa_openid"], scope=body.get("scope", "snsapi_base"))
             },
+            ("POST", "/_sim/subscribe"): lambda body: self.subscribe(body["mp_openid"], body["template_ids"]).as_json(),
             ("POST", "/_sim/expire-tokens"): lambda body: self.expire_access_tokens(),
             ("GET", "/_sim/menu"): lambda body: {"menu": self.menu},
             ("GET", "/_sim/messages"): lambda body: {"messages": list(self.sent_messages)},
@@ -208,10 +253,11 @@ class WeChatSimulator(Simulator):
     @classmethod
     def from_settings(cls, settings, name="wechat"):
         """The Official Account and mini-program of the settings, knowing the template ids
-        our settings name (``portal.wechat_template_*``)."""
+        our settings name (``portal.wechat_template_*``, ``portal.wechat_subscribe_*``)."""
         return cls(
             **CoreSettings.from_settings(settings).wechat_apps(),
             templates=[value for key, value in settings.items() if key.startswith("portal.wechat_template_")],
+            subscribe_templates=[value for key, value in settings.items() if key.startswith("portal.wechat_subscribe_")],
         )
 
     # -- Python API for tests and the dev page ------------------------------------------
@@ -246,10 +292,27 @@ class WeChatSimulator(Simulator):
     def issue_js_code(self, mp_openid):
         """The code wx.login() gives the mini-program of this person."""
         with self.lock:
-            person = next((p for p in self.people.values() if p.mp_openid == mp_openid), None)
+            person = self._mp_person(mp_openid)
             if person is None:
                 raise ValueError(f"no simulated person with mini-program openid {mp_openid}")
             return self._issue_code(self.mp_appid, person)
+
+    def subscribe(self, mp_openid, template_ids):
+        """The person taps 允许 in the mini-program's ``wx.requestSubscribeMessage``: one more
+        message of each template may be sent to them."""
+        with self.lock:
+            person = self._mp_person(mp_openid)
+            if person is None:
+                raise ValueError(f"no simulated person with mini-program openid {mp_openid}")
+            unknown = set(template_ids) - self.subscribe_templates
+            if unknown:
+                raise ValueError(f"not a subscribe template of the mini-program: {', '.join(sorted(unknown))}")
+            for template_id in template_ids:
+                person.mp_subscriptions[template_id] = person.mp_subscriptions.get(template_id, 0) + 1
+            return person
+
+    def _mp_person(self, mp_openid):
+        return next((p for p in self.people.values() if p.mp_openid == mp_openid), None)
 
     def expire_access_tokens(self):
         """Every access token handed out so far (OAuth ones too) expires now."""
@@ -281,7 +344,7 @@ class WeChatSimulator(Simulator):
             token = self._tokens.get(value)
             if token is None or self.clock() >= token.expires_at:
                 raise WeChatError(40001, INVALID_TOKEN)
-            if token.appid != self.oa_appid:  # every business API here belongs to the OA
+            if token.appid != (self.mp_appid if path in MP_PATHS else self.oa_appid):
                 raise WeChatError(48001, "api unauthorized")
 
     def __call__(self, environ, start_response):
@@ -524,4 +587,20 @@ class WeChatSimulator(Simulator):
             raise WeChatError(43101, "user refuse to accept the msg")
         _check_data(body.get("data"))
         self._deliver("subscribe", body)
+        return 200, {"errcode": 0, "errmsg": "ok"}
+
+    def miniprogram_subscribe_send(self, request, body):
+        if not isinstance(body, dict):
+            raise WeChatError(47001, "data format error")
+        person = self._mp_person(body.get("touser"))
+        if person is None:
+            raise WeChatError(40003, "invalid openid")
+        template_id = body.get("template_id")
+        if template_id not in self.subscribe_templates:
+            raise WeChatError(40037, "invalid template_id")
+        if not person.mp_subscriptions.get(template_id):
+            raise WeChatError(43101, "user refuse to accept the msg")
+        _check_subscribe_data(body.get("data"))
+        person.mp_subscriptions[template_id] -= 1  # a one-time subscription allows one message
+        self._deliver("miniprogram", body)
         return 200, {"errcode": 0, "errmsg": "ok"}

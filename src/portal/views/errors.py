@@ -8,13 +8,17 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPMethodNotAllow
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 
-from portal.contract import NoCredentials, NotInDocument, ParameterProblem
+from portal.contract import NoCredentials, NotInDocument, ParameterProblem, label_of
 from portal.refusal import Refusal
+from portal.security import csrf_refused
 
 from .api import error_response
 from .api.callbacks import SIGNED_BY
 
 log = logging.getLogger(__name__)
+
+#: An H5 page's write without its CSRF token (portal.security.csrf_refused).
+STALE_PAGE = "页面已过期，请刷新后重试"
 
 
 def _is_api(request):
@@ -69,6 +73,8 @@ def forbidden(exc, request):
     if _is_api(request):
         identity = request.wechat_identity
         if identity is None:
+            if csrf_refused(request):
+                return error_response(403, "csrf", STALE_PAGE)
             return error_response(401, "unauthenticated", "请先登录")
         if not identity.is_active:
             return error_response(403, "account_disabled", "您的账号已被停用，如有疑问请联系管理员")
@@ -100,7 +106,7 @@ def bad_csrf(exc, request):
     # A fresh token for the next try: the page may have been open for a long time.
     get_csrf_token(request)
     if _is_api(request):
-        return error_response(400, "csrf", "请求已过期，请刷新页面后重试")
+        return error_response(403, "csrf", STALE_PAGE)
     return _page(request, 400, "页面已过期", "页面已过期或来源不明，请返回刷新后重新提交。")
 
 
@@ -152,6 +158,9 @@ _FORMATS = {
 def _schema_message(error):
     """A short Chinese message for one JSON Schema error (jsonschema's ValidationError)."""
     kind, limit = error.validator, error.validator_value
+    if kind in ("anyOf", "oneOf") and error.context:
+        # What the first alternative says (a date or nothing picked: the date's format).
+        return _schema_message(min(error.context, key=lambda e: list(e.relative_schema_path)))
     if kind == "type":
         return _TYPES.get(limit, "类型不正确") if isinstance(limit, str) else "类型不正确"
     if kind == "required":
@@ -174,6 +183,10 @@ def _schema_message(error):
         return "至少选择一项" if limit == 1 else f"至少 {limit} 项"
     if kind == "maxItems":
         return f"最多 {limit} 项"
+    if kind == "minProperties":
+        return "不能为空" if limit == 1 else f"至少 {limit} 项"
+    if kind == "maxProperties":
+        return f"最多 {limit} 项"
     if kind == "additionalProperties":
         return "不支持的字段"
     return "不符合接口约定"
@@ -183,18 +196,29 @@ def _field(parts):
     return ".".join(str(part) for part in parts)
 
 
-def _schema_fields(schema_errors, prefix=()):
-    """``{field path: message}`` for JSON Schema errors; a missing property is named itself."""
-    fields = {}
+def _schema_problems(schema_errors, label, prefix=()):
+    """``(field path, message, label)`` for JSON Schema errors; a missing property is named
+    itself. ``label(path)`` names a field as the document titles it."""
     for error in schema_errors:
-        path = (*prefix, *error.path)
+        path = tuple(error.path)
         if error.validator == "required" and isinstance(error.instance, dict):
             for name in error.validator_value:
                 if name not in error.instance:
-                    fields.setdefault(_field((*path, name)), "必填")
+                    yield _field((*prefix, *path, name)), "必填", label((*path, name))
         else:
-            fields.setdefault(_field(path) or "body", _schema_message(error))
-    return fields
+            yield _field((*prefix, *path)) or "body", _schema_message(error), label(path)
+
+
+def _sentence(label, problem, path):
+    """One field's problem said of it: 请填写品名, 数量须为整数 (a field the document gives no
+    title is named by its path)."""
+    if label is None:
+        return f"{path}：{problem}"
+    if problem == "必填":
+        return f"请填写{label}"
+    if problem.startswith("可选值："):
+        return f"{label}的{problem}"
+    return f"{label}{problem}"
 
 
 _PARAMETER_PROBLEMS = {"missing": "必填", "empty": "格式不正确"}
@@ -207,30 +231,36 @@ _BODY_PROBLEMS = {
 
 
 def _contract_refusal(errors):
-    """(code, message, fields) for the parameter and body problems portal.contract found."""
-    fields, problem = {}, None
+    """(code, message, fields) for the parameter and body problems portal.contract found. The
+    message says the first field's problem in a sentence, with the field's title in the document."""
+    fields, labels, problem = {}, {}, None
     for error in errors:
-        found = {}
+        found = ()
         if isinstance(error, ParameterProblem):
             if error.kind == "schema":
-                found = _schema_fields(error.schema_errors, (error.name,))
+                found = _schema_problems(error.schema_errors, lambda path, error=error: error.label, (error.name,))
             elif error.kind == "cast":  # "abc" for an integer
-                found = {error.name: _TYPES[error.cast_to]}
+                found = [(error.name, _TYPES[error.cast_to], error.label)]
             else:
-                found = {error.name: _PARAMETER_PROBLEMS[error.kind]}
+                found = [(error.name, _PARAMETER_PROBLEMS[error.kind], error.label)]
         # The rest is the body's (BodyProblem).
         elif error.kind == "not_utf8":
             # Nothing else is said about such a request: its text cannot even be shown.
             return "invalid_json", "请求内容不是有效的 JSON（须为 UTF-8 编码）", {}
         elif error.kind == "schema" and not any(not e.path and e.validator == "type" for e in error.schema_errors):
-            found = _schema_fields(error.schema_errors)
+            found = _schema_problems(error.schema_errors, lambda path, error=error: label_of(error.schema, path))
         else:
             problem = problem or _BODY_PROBLEMS[error.kind]
-        for path, message in found.items():
-            fields.setdefault(path, message)
-    if problem:
-        return "invalid_json", problem, fields
-    return "invalid", "请求不符合接口约定", fields
+        for path, message, label in found:
+            if path not in fields:
+                fields[path], labels[path] = message, label
+    if problem or not fields:
+        return "invalid_json", problem or _BODY_PROBLEMS["schema"], fields
+    first = next(iter(fields))
+    message = _sentence(labels[first], fields[first], first)
+    if len(fields) > 1:
+        message += f"，另有 {len(fields) - 1} 项需修改"
+    return "invalid", message, fields
 
 
 @exception_view_config(RequestValidationError)
@@ -246,6 +276,8 @@ def contract_request_refused(exc, request):
             return _not_allowed(request)
         return error_response(404, "not_found", "请求的资源不存在")
     if any(isinstance(error, NoCredentials) for error in exc.errors):
+        if csrf_refused(request):
+            return error_response(403, "csrf", STALE_PAGE)
         return error_response(401, "unauthenticated", "请先登录")
     code, message, fields = _contract_refusal(exc.errors)
     if code == "invalid" and request.environ.get(SIGNED_BY):

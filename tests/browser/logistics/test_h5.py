@@ -51,8 +51,9 @@ def _register_driver(phone, docs=False):
     assert phone.error_under("escort.id_card_no") == "请填写押运员身份证号"
     phone.shot("driver-field-errors", doc=docs and "driver-field-errors")
 
-    page.fill("input[name=id_card_no]", "11010519491231002X")
-    page.fill("input[name=mobile]", "13800000000")
+    # As a Chinese phone keyboard types them: full-width digits and ｘ.
+    page.fill("input[name=id_card_no]", "１１０１０５１９４９１２３１００２ｘ")
+    page.fill("input[name=mobile]", "１３８ ０００ ０００００")
     page.fill("input[name='escort.name']", "王押运")
     page.fill("input[name='escort.id_card_no']", "11010519491231002X")
     assert page.locator(".van-field__error-message").count() == 0  # each went as its field changed
@@ -164,6 +165,7 @@ def test_a_new_driver_registers_books_follows_the_visit_signs_off_and_cancels(ph
     page.click(f"[data-order='{order_no}'] >> text=到货签收")
     page.wait_for_selector("[data-test=tolerance]")
     assert page.input_value("input[name=signed_quantity_kg]") == "24.96"
+    assert "32%液碱" in page.inner_text(".fact-cells")  # the order's own product name (a single-order read)
     assert "不能超过 2%，即 24.461 – 25.459 吨" in page.inner_text("[data-test=tolerance]")
     page.fill("input[name=signed_quantity_kg]", "20")
     page.click("button[type=submit]")
@@ -211,10 +213,17 @@ def test_refusals_show_where_they_belong(phone, worker, committed):
     _register_driver(phone)
     _add_vehicle(phone)
 
-    # The profile shows masked numbers; a vehicle is changed in its own form.
+    # The profile shows masked numbers (stored in normal form); a change need not type them again.
     phone.open("/h5/logistics/driver")
     assert "110***********002X" in page.inner_text(".page") and "138****0000" in page.inner_text(".page")
     phone.shot("driver-profile")
+    page.click("text=修改信息")
+    assert page.input_value("input[name=id_card_no]") == "" and page.input_value("input[name=mobile]") == ""
+    page.fill("input[name=licence_no]", "350102199001019999")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=350102199001019999")
+    assert "110***********002X" in page.inner_text(".page") and "138****0000" in page.inner_text(".page")
+    # A vehicle is changed in its own form.
     phone.open("/h5/logistics/vehicles")
     page.click("[data-plate='闽A12345'] >> text=修改")
     page.wait_for_selector("input[name=tank_capacity_kg]")
@@ -240,8 +249,18 @@ def test_refusals_show_where_they_belong(phone, worker, committed):
     assert phone.error_under("purpose") == "请填写入场事由"
     phone.shot("entry-report-error")
     page.fill("textarea[name=purpose]", "首次提货")
+    # The page's CSRF token has gone stale (another tab logged in again, say): the API says so
+    # (403 csrf, not 401), the page takes a fresh token and sends the report again — the form
+    # is not lost to a new login.
+    answers = []
+    page.on("response", lambda response: answers.append((response.request.method, response.url, response.status)))
+
+    page.route("**/api/logistics/entry-reports", lambda route: route.continue_(headers={**route.request.headers, "x-csrf-token": "stale"}),
+               times=1)
     page.click("button[type=submit]")
     report = page.wait_for_selector("[data-report]")
+    writes = [(method, status) for method, url, status in answers if url.endswith("/api/logistics/entry-reports") and method == "POST"]
+    assert writes == [("POST", 403), ("POST", 201)]
     page.wait_for_selector("[data-report] >> text=LE-R-", timeout=30_000)
     assert "闽A12345" in report.inner_text()
     phone.shot("entry-reports")
@@ -253,8 +272,30 @@ def test_refusals_show_where_they_belong(phone, worker, committed):
     phone.pick()
     page.click("button[type=submit]")
     dialog = page.wait_for_selector(".van-dialog")
-    assert "装货人查验未通过" in dialog.inner_text() and "超过罐体容量 28500 千克" in dialog.inner_text()
+    assert "装货人查验未通过" in dialog.inner_text() and "登记数量 29 吨超过罐体容量 28.5 吨" in dialog.inner_text()
     phone.shot("booking-check-failed", full=False)
+
+
+def test_an_id_number_registered_from_another_account_says_how_to_move_it(phone, committed):
+    with Transaction(committed) as db:
+        factories.driver(db, id_card_no="11010519491231002X")
+    page = phone.page
+    phone.open("/h5/logistics/driver")
+    phone.login(nickname="新手机")
+    page.wait_for_url(phone.base + "/h5/logistics/driver")
+    phone.settle()
+    page.fill("input[name=name]", "李师傅")
+    page.fill("input[name=id_card_no]", "１１０１０５１９４９１２３１００２ｘ")
+    page.fill("input[name=mobile]", "13800000000")
+    page.fill("input[name=licence_no]", "350102199001011234")
+    page.fill("input[name=qualification_no]", "3501002024000123")
+    _pick_date(phone, "qualification_expires_on")
+    page.click("button[type=submit]")
+    dialog = page.wait_for_selector(".van-dialog")
+    assert "身份证号已登记" in dialog.inner_text() and "告知本账号编号" in dialog.inner_text()
+    phone.shot("driver-id-card-registered", full=False)
+    page.click("text=知道了")
+    assert phone.error_under("id_card_no") == "该身份证号已由另一个微信账号登记"
 
 
 def test_an_expired_session_comes_back_to_the_same_page(phone, committed):

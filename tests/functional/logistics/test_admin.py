@@ -26,7 +26,7 @@ from portal.models.meta import utcnow
 from portal.models.outbox import OutboxMessage
 from portal.services.logistics.policy import Policy
 from portal.timefmt import SHANGHAI
-from portal.views.admin import logistics as views
+from portal.views.admin.logistics import bookings as views
 
 from ...support import factories
 from ...support.factories import csrf_from, login_admin
@@ -42,6 +42,7 @@ PAGES = [
     "/admin/logistics/products",
     "/admin/logistics/products/NAOH",
     "/admin/logistics/lanes",
+    "/admin/logistics/le-events",
 ]
 
 
@@ -62,9 +63,9 @@ def _product(db, code="NAOH", name="液碱", **fields):
     return product
 
 
-def _driver(db, name="张师傅", expires_in=365, **fields):
+def _driver(db, name="张师傅", expires_in=365, id_card_no=None, **fields):
     driver = Driver(
-        user=factories.wechat_user(db), name=name, id_card_no=ID_CARD, mobile=MOBILE, licence_no="350102198001011234",
+        user=factories.wechat_user(db), name=name, id_card_no=id_card_no or factories.unique_id_card(), mobile=MOBILE, licence_no="350102198001011234",
         qualification_no="QC-0001", qualification_expires_on=_today() + timedelta(days=expires_in), **fields,
     )
     db.add(driver)
@@ -97,7 +98,7 @@ def _booking(db, vehicle, product, status=BookingStatus.registered, created_at=N
 
 def _world(db):
     product = _product(db)
-    vehicle = _vehicle(db, _driver(db))
+    vehicle = _vehicle(db, _driver(db, id_card_no=ID_CARD))
     return product, vehicle, _booking(db, vehicle, product)
 
 
@@ -134,8 +135,8 @@ def test_a_logistics_admin_gets_in_and_sees_the_navigation(testapp, db):
     for path in PAGES:
         testapp.get(path.format(booking=booking.id, driver=vehicle.driver_id), status=200)
     nav = testapp.get("/admin/").text.split("<nav>")[1].split("</nav>")[0]
-    assert [label for label in ("概览", "提送货登记", "驾驶员与车辆", "品名与库存", "装车道", "公众号用户") if label in nav] == [
-        "概览", "提送货登记", "驾驶员与车辆", "品名与库存", "装车道",
+    assert [label for label in ("概览", "提送货登记", "驾驶员与车辆", "品名与库存", "装车道", "LE 事件", "公众号用户") if label in nav] == [
+        "概览", "提送货登记", "驾驶员与车辆", "品名与库存", "装车道", "LE 事件",
     ]
     assert nav.index("概览") < nav.index("提送货登记") < nav.index("装车道")
     testapp.get("/admin/logistics/bookings/999999", status=404)
@@ -305,7 +306,7 @@ def test_drivers_are_masked_and_expiring_certificates_flagged(testapp, db):
     _product(db)
     expired = _driver(db, "过期", expires_in=-1)
     soon = _driver(db, "将到期", expires_in=10)
-    fine = _driver(db, "正常")
+    fine = _driver(db, "正常", id_card_no=ID_CARD)
     escort = _driver(db, "押运", escort_name="王押运", escort_id_card_no=ID_CARD, escort_qualification_no="QE-1",
                      escort_qualification_expires_on=_today() + timedelta(days=3))
     tank = _driver(db, "罐检")

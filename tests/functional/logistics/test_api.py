@@ -33,7 +33,7 @@ def test_a_driver_profile_is_validated_field_by_field(testapp, db, driver_user):
     assert body["error"]["fields"] == {
         "id_card_no": "身份证号不正确，请核对", "mobile": "手机号格式不正确", "qualification_expires_on": "从业资格证已过期",
     }
-    assert testapp.get("/api/logistics/driver", headers=auth).json == {"driver": None}
+    assert testapp.get("/api/logistics/driver", headers=auth).json["driver"] is None
 
 
 def test_a_driver_registers_and_is_queued_for_le_with_masked_ids(testapp, db, driver_user):
@@ -161,7 +161,9 @@ def test_sign_off_is_validated_against_the_shipped_quantity_and_happens_once(tes
 def test_booking_lists_page_by_keyset(testapp, db, driver_user):
     driver = factories.driver(db, driver_user)
     auth = _auth(db, driver_user)
-    ids = [_book(testapp, auth, driver.vehicles[0].id, kind="delivery")["booking"]["id"] for _ in range(5)]
+    # A truck books one window at a time: 5 h apart.
+    ids = [_book(testapp, auth, driver.vehicles[0].id, kind="delivery", planned_arrival_at=_arrival(2 + 5 * n))["booking"]["id"]
+           for n in range(5)]
     first = testapp.get("/api/logistics/bookings", {"limit": 2}, headers=auth).json
     assert [b["id"] for b in first["bookings"]] == ids[:-3:-1]
     second = testapp.get("/api/logistics/bookings", {"limit": 2, "before": first["next_before"]}, headers=auth).json

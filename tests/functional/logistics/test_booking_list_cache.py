@@ -27,10 +27,10 @@ def auth(db, driver):
     return {"Authorization": f"Bearer {factories.token_for(db, driver.user)}"}
 
 
-def _book(testapp, auth, driver, **overrides):
+def _book(testapp, auth, driver, hours=2, **overrides):
     payload = {
         "kind": "delivery", "product_code": "NAOH32", "quantity_kg": 20000, "vehicle_id": driver.vehicles[0].id,
-        "planned_arrival_at": (utcnow() + timedelta(hours=2)).isoformat(), **overrides,
+        "planned_arrival_at": (utcnow() + timedelta(hours=hours)).isoformat(), **overrides,
     }
     return testapp.post_json("/api/logistics/bookings", payload, headers=auth, status=201).json["booking"]
 
@@ -66,7 +66,7 @@ def test_a_repeated_list_is_served_from_the_cache(testapp, db, driver, auth, sta
 
 
 def test_each_query_has_its_own_entry(testapp, db, driver, auth):
-    ids = [_book(testapp, auth, driver)["id"] for _ in range(3)]
+    ids = [_book(testapp, auth, driver, hours=2 + 5 * n)["id"] for n in range(3)]  # one truck: a window each
     assert [b["id"] for b in _listed(testapp, auth)] == ids[::-1]
     assert [b["id"] for b in _listed(testapp, auth, limit=1)] == ids[-1:]
     assert [b["id"] for b in _listed(testapp, auth, before=ids[-1])] == ids[-2::-1]
@@ -128,8 +128,9 @@ def test_the_embedded_default_keeps_versions_with_sqlite_triggers(tmp_path):
         for user in (1, 2):
             db.execute(text("""INSERT INTO drivers (id, user_id, name, id_card_no, mobile, licence_no, qualification_no,
                                    qualification_expires_on, created_at, updated_at, sync_state)
-                               VALUES (:u, :u, '司机', 'x', '13800000000', 'L', 'Q', :until, '2026-11-26', '2026-11-26', 'synced')"""),
-                       {"u": user, "until": factories.in_days(365)})
+                               VALUES (:u, :u, '司机', :id_card, '13800000000', 'L', 'Q', :until, '2026-11-26', '2026-11-26',
+                                       'synced')"""),
+                       {"u": user, "id_card": f"x{user}", "until": factories.in_days(365)})
         db.execute(text("INSERT INTO products (code, name, threshold_kg, active) VALUES ('NAOH32', '32%液碱', 0, 1)"))
         db.execute(text("""INSERT INTO vehicles (id, driver_id, plate_no, trailer_no, tank_capacity_kg, approved_products,
                                transport_permit_no, tank_inspection_expires_on, active, created_at, sync_state)

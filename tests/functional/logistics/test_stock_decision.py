@@ -20,21 +20,24 @@ def _pickup(db, driver, quantity, policy):
     return booking, db.scalars(select(StockCheck).where(StockCheck.booking_id == booking.id)).one()
 
 
-def test_reservations_count_against_the_stock_and_rejections_carry_the_figures(db, settings):
+def test_reservations_count_against_the_stock_and_rejections_keep_the_figures_for_operators(db, settings):
     policy = Policy.from_settings(settings)
-    driver = factories.driver(db)  # NAOH32: threshold 100 t
-    first, check = _pickup(db, driver, 30_000, policy)
+    # Three trucks (one may book a product once per window). NAOH32: threshold 100 t.
+    first, check = _pickup(db, factories.driver(db), 30_000, policy)
     stock_service.decide_stock(db, check, 159_999, policy)
     assert first.status is BookingStatus.registered and first.reserved_kg == 30_000
     assert (check.stock_kg, check.reserved_kg, check.accepted) == (159_999, 0, True)
 
-    second, check = _pickup(db, driver, 30_000, policy)  # 159.999 − 30 − 30 < 100
+    second, check = _pickup(db, factories.driver(db), 30_000, policy)  # 159.999 − 30 − 30 < 100
     stock_service.decide_stock(db, check, 159_999, policy)
     assert second.status is BookingStatus.rejected and second.reserved_kg == 0
-    assert "库存 159999 千克，已占用 30000 千克，本次 30000 千克，须保留 100000 千克" in second.reason
+    # The driver reads that the product is short, in tonnes; the plant's figures are the operators'.
+    assert second.reason == "32%液碱可用库存不足，本次 30 吨未能登记，请减少数量或改日再登记"
+    assert not any(figure in event.message for event in second.events for figure in ("159999", "159.999", "129", "100 吨"))
     assert second.events[-1].data == {"stock_kg": 159_999, "reserved_kg": 30_000, "available_kg": 129_999, "threshold_kg": 100_000}
+    assert [e.message for e in first.events][:2] == ["提交提货登记：32%液碱 30 吨", "库存核对通过"]
 
-    third, check = _pickup(db, driver, 29_999, policy)  # exactly at the threshold
+    third, check = _pickup(db, factories.driver(db), 29_999, policy)  # exactly at the threshold
     stock_service.decide_stock(db, check, 159_999, policy)
     assert third.status is BookingStatus.registered
     assert stock_service.reserved_kg(db, "NAOH32") == 59_999

@@ -3,7 +3,7 @@ worker → the LE and MES simulators → LE's events back to our app."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -18,24 +18,10 @@ from portal.models.sync import SyncState
 from portal.services.logistics import bookings as booking_service
 from portal.services.logistics import stock as stock_service
 from portal.services.logistics.policy import Policy
-from portal.simulators.base import serve
 from portal.timefmt import SHANGHAI
 
 from ...support import factories
-from ...support.testapp import build_app
 from ...support.waiting import wait_for
-
-
-@pytest.fixture
-def portal(settings, committed, simulators):
-    """Our app on 127.0.0.1, with LE's events pointed at it."""
-    served = serve(build_app(settings))
-    le = simulators["le"]
-    original = le.callback_url
-    le.callback_url = served.url + "/api/le/events"
-    yield served.url
-    le.callback_url = original
-    served.close()
 
 
 class Driver_:
@@ -58,7 +44,7 @@ def _new_driver(portal, committed, products=("NAOH32",), oa_openid=None):
         user = factories.wechat_user(db, **({"oa_openid": oa_openid} if oa_openid else {}))
         token = factories.token_for(db, user)
     phone = Driver_(portal, token)
-    phone.call("PUT", "/api/logistics/driver", json=factories.driver_payload())
+    phone.call("PUT", "/api/logistics/driver", json=factories.driver_payload(id_card_no=factories.unique_id_card()))
     vehicle = phone.call("POST", "/api/logistics/vehicles", 201, json=factories.vehicle_payload(approved_products=list(products)))
     return phone, vehicle["vehicle"]["id"]
 
@@ -100,7 +86,14 @@ def test_registration_and_a_whole_pickup_visit(portal, worker, committed, simula
     settle()
     done = _booking(phone, booking["id"])
     assert (done["status"], done["actual_quantity_kg"]) == ("completed", 24980)
-    assert [t["kind"] for t in done["timeline"]][:4] == ["created", "stock_ok", "registered", "le_registered"]
+    # In the order things happened: our steps at our times, LE's at theirs — whole seconds, so
+    # a visit played at once may start in the very second of our registration, before it.
+    times = [datetime.fromisoformat(t["at"]) for t in done["timeline"]]
+    assert times == sorted(times)
+    kinds = [t["kind"] for t in done["timeline"]]
+    ours = ["created", "stock_ok", "registered", "le_registered"]
+    visit = ["truck.entered", "called", "loading.started", "truck.loaded", "order", "truck.exited"]
+    assert [k for k in kinds if k in ours] == ours and [k for k in kinds if k in visit] == visit
     with Transaction(committed) as db:
         assert stock_service.reserved_kg(db, "NAOH32") == 0  # released once loaded
     [order] = phone.call("GET", "/api/logistics/orders")["orders"]
@@ -146,8 +139,10 @@ def test_fifty_concurrent_pickups_never_reserve_more_than_the_stock_allows(porta
     def book(i):
         phone, vehicle_id = phones[i % 10]
         barrier.wait()
+        # Each truck's five bookings in five time windows: one per window is all a truck may hold.
         return phone.call("POST", "/api/logistics/bookings", 201, json={
-            "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": vehicle_id, "planned_arrival_at": _arrival()})["booking"]["id"]
+            "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": vehicle_id,
+            "planned_arrival_at": _arrival(hours=2 + 5 * (i // 10))})["booking"]["id"]
 
     with ThreadPoolExecutor(50) as pool:
         ids = list(pool.map(book, range(50)))
@@ -256,13 +251,13 @@ def test_a_booking_cancelled_after_its_registration_answer_was_lost_is_cancelled
         assert (booking.le_state, booking.sync_state) == ("cancelled", SyncState.synced)
 
 
-def test_an_admin_cancellation_reaches_le_with_its_reason(portal, worker, committed, simulators, settle):
+def test_an_admin_cancellation_reaches_le_with_its_reason(portal, worker, committed, simulators, settings, settle):
     le = simulators["le"]
     phone, vehicle_id = _new_driver(portal, committed)
     booking_id = _registered_delivery(phone, vehicle_id, settle)
     with Transaction(committed) as db:
         admin = factories.admin(db, "logistics")
-        booking_service.admin_cancel_booking(db, db.get(Booking, booking_id), admin, reason="车辆故障，调度取消")
+        booking_service.admin_cancel_booking(db, db.get(Booking, booking_id), admin, Policy.from_settings(settings), reason="车辆故障，调度取消")
     settle()
     assert _booking(phone, booking_id)["le_sync"]["state"] == "synced"
     [cancel] = le.effects(f"/v1/bookings/{booking_id}/cancel")

@@ -28,11 +28,15 @@ from sqlalchemy import select, update
 from portal import db as portal_db
 from portal import messaging, outbox
 from portal.db import Transaction
-from portal.models.logistics import Booking, BookingStatus, LeEvent
+from portal.models.identity import WeChatUser
+from portal.models.logistics import Booking, BookingStatus, Driver, LeEvent
 from portal.models.meta import utcnow
 from portal.models.outbox import OutboxMessage
 from portal.models.sync import SyncState
+from portal.refusal import Refusal
+from portal.services import idempotency
 from portal.services.logistics import bookings as booking_service
+from portal.services.logistics import drivers as driver_service
 from portal.services.logistics import stock as stock_service
 from portal.services.logistics.policy import Policy
 from portal.timefmt import SHANGHAI
@@ -332,6 +336,116 @@ def test_stock_decided_on_two_worker_processes_never_over_allocates(database, se
         reserved = stock_service.reserved_kg(db, "NAOH32")
     assert (statuses[BookingStatus.registered], statuses[BookingStatus.rejected]) == (20, 28)
     assert reserved == 200_000 == 300_000 - 100_000
-    decisions = {path.name: path.read_text().count("mes.check_stock done") for path in worker_processes.iterdir()}
-    assert len(decisions) == 2 and all(decisions.values()) and sum(decisions.values()) == 48, decisions
+
+    def noted():
+        # A worker notes a message after its commit (and after sending what it queued, a
+        # notification to the driver): the last notes may follow the last decision.
+        decisions = {path.name: path.read_text().count("mes.check_stock done") for path in worker_processes.iterdir()}
+        return sum(decisions.values()) == 48 and decisions
+
+    decisions = wait_for(noted, timeout=30, message="both worker processes to note their decisions")
+    assert len(decisions) == 2 and all(decisions.values()), decisions
     print(f"{database.kind}: decisions per worker process {sorted(decisions.values())}")
+
+
+# -- double submissions: one booking per truck and window, one answer per key, one driver per ID --
+
+
+def _side_by_side(work, *args):
+    """``work(side, *args)`` on two threads released together: their answers, side 0's first."""
+    start = threading.Barrier(2)
+
+    def run(side):
+        start.wait(timeout=20)
+        try:
+            return work(side, *args)
+        except Refusal as refusal:
+            return refusal.code
+
+    with ThreadPoolExecutor(2) as pool:
+        return [future.result() for future in [pool.submit(run, side) for side in (0, 1)]]
+
+
+def _truck(database):
+    with Transaction(database.session_factory) as db:
+        driver = factories.driver(db)
+        return driver.id, driver.user_id, {
+            "kind": "pickup", "product_code": "NAOH32", "quantity_kg": QUANTITY, "vehicle_id": driver.vehicles[0].id,
+            "planned_arrival_at": (utcnow() + timedelta(hours=2)).astimezone(SHANGHAI).isoformat()}
+
+
+def _book(side, database, policy, driver_id, payload):
+    with Transaction(database.session_factory) as db:
+        return booking_service.create_booking(db, db.get(Driver, driver_id), payload, policy).id
+
+
+def _rounds(play):
+    """Rounds of ``play()`` (→ the winning side) until each side has won one, at least ROUNDS."""
+    winners = Counter()
+    while sum(winners.values()) < ROUNDS or (len(winners) < 2 and sum(winners.values()) < MOST_ROUNDS):
+        winners[play()] += 1
+    assert set(winners) == {0, 1}, winners
+    return winners
+
+
+def test_identical_bookings_at_the_same_moment_book_once(database, settings):
+    """A double tap without a key: the truck's row lock lets one request check for a duplicate
+    at a time, so the second always finds the first."""
+    policy = Policy.from_settings(settings)
+
+    def play():
+        driver_id, _, payload = _truck(database)
+        answers = _side_by_side(_book, database, policy, driver_id, payload)
+        assert answers.count("duplicate_booking") == 1, answers
+        winner = answers.index("duplicate_booking") ^ 1
+        with Transaction(database.session_factory) as db:
+            assert db.scalars(select(Booking.id).where(Booking.driver_id == driver_id)).all() == [answers[winner]]
+        return winner
+
+    print(f"{database.kind}: {dict(_rounds(play))}")
+
+
+def test_repeats_with_one_key_at_the_same_moment_answer_once(database, settings):
+    """A retry racing the first request under one Idempotency-Key: one booking, and both get its answer."""
+    policy = Policy.from_settings(settings)
+
+    def answer(side, driver_id, user_id, payload):
+        with Transaction(database.session_factory) as db:
+            def book():
+                return 201, str(booking_service.create_booking(db, db.get(Driver, driver_id), payload, policy).id)
+
+            return idempotency.answer_once(db, user_id, "key-1", idempotency.fingerprint("book", payload), book)
+
+    def play():
+        driver_id, user_id, payload = _truck(database)
+        answers = _side_by_side(answer, driver_id, user_id, payload)
+        (status, body, _), (status_again, body_again, _) = answers
+        assert (status, body) == (status_again, body_again) == (201, body)
+        with Transaction(database.session_factory) as db:
+            assert db.scalars(select(Booking.id).where(Booking.driver_id == driver_id)).all() == [int(body)]
+        assert sorted(replayed for _, _, replayed in answers) == [False, True]
+        return [replayed for _, _, replayed in answers].index(False)
+
+    print(f"{database.kind}: {dict(_rounds(play))}")
+
+
+def test_two_accounts_registering_one_id_number_at_the_same_moment_make_one_driver(database):
+    """Both pass the check before either has written: the unique index lets one in, and the
+    other is refused as if it had come second."""
+
+    def register(side, users, number):
+        with Transaction(database.session_factory) as db:
+            return driver_service.save_driver(db, db.get(WeChatUser, users[side]), factories.driver_payload(id_card_no=number)).id
+
+    def play():
+        with Transaction(database.session_factory) as db:
+            users = [factories.wechat_user(db).id for _ in range(2)]
+        answers = _side_by_side(register, users, factories.unique_id_card())
+        assert answers.count("id_card_registered") == 1, answers
+        with Transaction(database.session_factory) as db:
+            holders = db.scalars(select(Driver.user_id).where(Driver.user_id.in_(users))).all()
+        winner = answers.index("id_card_registered") ^ 1
+        assert holders == [users[winner]]
+        return winner
+
+    print(f"{database.kind}: {dict(_rounds(play))}")

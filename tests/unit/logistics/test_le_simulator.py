@@ -53,6 +53,8 @@ class Portal:
         self.events = []
         self.refused = []
         self.nonces = set()
+        #: (status line, body) to answer the next events with, in turn; then 200 applied.
+        self.answers = []
         self.lock = threading.Lock()
 
     def _nonce_seen(self, key, nonce):
@@ -76,8 +78,9 @@ class Portal:
                 start_response("401 Unauthorized", [("Content-Type", "application/json")])
                 return [json.dumps({"code": exc.code, "message": exc.message}).encode()]
             self.events.append((environ["PATH_INFO"], json.loads(body)))
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [b'{"status": "applied"}']
+            status, answer = self.answers.pop(0) if self.answers else ("200 OK", {"status": "applied"})
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(answer, ensure_ascii=False).encode()]
 
     def types(self):
         return [event["type"] for _, event in self.events]
@@ -315,7 +318,7 @@ def test_outbound_orders_are_listed_per_driver(le, sim):
         "created_at": "2026-11-26T09:00:00+08:00", "shipped_at": "2026-11-26T09:00:00+08:00",
         "signed_quantity_kg": None, "signed_at": None,
     }
-    assert order_no == "SO202611260001"
+    assert re.fullmatch(r"SO20261126[0-9A-F]{10}", order_no)
     assert le.read("/v1/outbound-orders", {"driver_id": 99}) == {"orders": []}
     assert len(le.read("/v1/outbound-orders")["orders"]) == 2
     error = refused(lambda: le.read("/v1/outbound-orders", {"driver_id": "x"}))
@@ -371,14 +374,15 @@ def test_a_visit_sends_signed_events_in_order(le, sim, portal):
     assert data[2] == {"booking_id": 5, "lane_code": "L1"}
     assert data[3] == {"booking_id": 5, "lane_code": "L1"}
     assert data[4] == {"booking_id": 5, "actual_quantity_kg": 29950}
+    [order_no] = sim.orders
     assert data[5] == {
-        "order_no": "SO202611260001", "booking_id": 5, "driver_id": 12, "product_code": "NAOH32",
+        "order_no": order_no, "booking_id": 5, "driver_id": 12, "product_code": "NAOH32",
         "planned_quantity_kg": 30000, "actual_quantity_kg": 29950,
     }
     assert data[6] == {"code": "L1", "name": "1号装车道", "status": "idle", "loading_count": 0, "waiting_count": 0, "queue": []}
     assert sim.bookings[5]["status"] == "exited"
-    assert sim.orders["SO202611260001"]["status"] == "shipped"
-    assert [(item["status"], item["error"]) for item in sim.sent_events] == [(200, None)] * len(VISIT)
+    assert sim.orders[order_no]["status"] == "shipped"
+    assert [(item["status"], item["error"], item["attempts"]) for item in sim.sent_events] == [(200, None, 1)] * len(VISIT)
 
 
 def test_the_loaded_quantity_falls_a_little_short_of_the_booking(le, sim, portal):
@@ -386,7 +390,20 @@ def test_the_loaded_quantity_falls_a_little_short_of_the_booking(le, sim, portal
     sim.play_visit(5)
     loaded = sim.bookings[5]["actual_quantity_kg"]
     assert 30000 * 0.995 <= loaded <= 30000
-    assert sim.orders["SO202611260001"]["actual_quantity_kg"] == loaded
+    [order] = sim.orders.values()
+    assert order["actual_quantity_kg"] == loaded
+
+
+def test_order_numbers_are_not_used_again_after_a_restart(le, sim, portal):
+    # A restarted LE starts empty (a reset, as a new process): its next order must not take a
+    # number portal already holds for another booking.
+    numbers = set()
+    for booking_id in (5, 6):
+        register(le, booking_id=booking_id)
+        sim.play_visit(booking_id)
+        numbers |= set(sim.orders)
+        sim.reset()
+    assert len(numbers) == 2
 
 
 def test_only_registered_bookings_can_visit(le, sim, portal):
@@ -446,11 +463,32 @@ def test_send_event_takes_a_given_id_and_time(sim, portal):
     assert portal.events == [("/api/le/events", event)]
 
 
-def test_an_unreachable_portal_is_recorded(sim):
+def test_an_unreachable_portal_is_recorded_after_every_attempt(sim):
     sim.callback_url = "http://127.0.0.1:9/api/le/events"
+    sim.event_retry_seconds = (0, 0)
     assert sim.send_event("truck.exited", {"booking_id": 5}) is None
-    assert sim.sent_events[0]["status"] is None
-    assert "ConnectionError" in sim.sent_events[0]["error"]
+    [sent] = sim.sent_events
+    assert sent["status"] is None and sent["attempts"] == 3
+    assert "ConnectionError" in sent["error"]
+
+
+def test_an_event_portal_could_not_take_is_sent_again_with_its_id(sim, portal):
+    sim.event_retry_seconds = (0, 0)
+    portal.answers = [("503 Service Unavailable", {"error": {"code": "unavailable", "message": "忙", "fields": {}}})]
+    assert sim.send_event("truck.exited", {"booking_id": 5}) == 200
+    first, second = (event for _, event in portal.events)
+    assert first == second
+    assert [(item["status"], item["attempts"]) for item in sim.sent_events] == [(200, 2)]
+
+
+def test_a_conflict_is_final_and_never_retried(sim, portal):
+    conflict = {"error": {"code": "ORDER_CONFLICT", "message": "单号 SO1 属于登记 #4", "fields": {"data.order_no": "…"}}}
+    portal.answers = [("409 Conflict", conflict)]
+    data = {"order_no": "SO1", "booking_id": 5, "driver_id": 12, "product_code": "NAOH32", "planned_quantity_kg": 1}
+    assert sim.send_event("outbound_order.created", data) == 409
+    assert len(portal.events) == 1
+    [sent] = sim.sent_events
+    assert (sent["status"], sent["error"], sent["attempts"]) == (409, "ORDER_CONFLICT: 单号 SO1 属于登记 #4", 1)
 
 
 # -- control endpoints and the page ------------------------------------------------------------
@@ -468,6 +506,18 @@ def test_a_visit_can_be_started_over_http(le, sim, url, portal):
     again = requests.post(url + "/_sim/visits", json={"booking_id": 5})
     assert again.status_code == 400 and "exited" in again.json()["error"]
     assert requests.post(url + "/_sim/visits", json={}).json() == {"error": "booking_id is required"}
+
+
+def test_any_event_can_be_sent_over_http(sim, url, portal):
+    event = {"type": "truck.entered", "data": {"booking_id": 5}, "event_id": "evt-late", "occurred_at": "2026-11-26T08:00:00+08:00"}
+    answer = requests.post(url + "/_sim/events", json=event).json()
+    assert answer["status"] == 200 and [item["event"]["event_id"] for item in answer["sent"]] == ["evt-late"]
+    assert portal.events == [("/api/le/events", {**event, "data": {"booking_id": 5}})]
+    portal.answers = [("409 Conflict", {"error": {"code": "ORDER_CONFLICT", "message": "单号已属于登记 #4", "fields": {}}})]
+    conflict = requests.post(url + "/_sim/events", json={"type": "outbound_order.created", "data": {"order_no": "SO1"}}).json()
+    assert conflict["status"] == 409 and conflict["sent"][0]["error"] == "ORDER_CONFLICT: 单号已属于登记 #4"
+    assert requests.post(url + "/_sim/events", json={"type": "truck.entered", "data": 5}).status_code == 400
+    assert requests.post(url + "/_sim/events", json={"data": {}}).json() == {"error": "type is required"}
 
 
 def test_event_faults_and_lanes_are_switched_over_http(sim, url, portal):
@@ -509,6 +559,7 @@ def test_the_page_plays_a_visit_under_the_mount_prefix(le, sim, url, portal):
     assert (response.status_code, response.headers["Location"]) == (303, url + "/_sim/")
     wait_for(lambda: len(portal.events) == len(VISIT), message="the visit's events")
     page = requests.get(url + "/_sim/").text
-    assert "已出厂" in page and "SO202611260001" in page and "车辆出厂 truck.exited" in page
+    [order_no] = sim.orders
+    assert "已出厂" in page and order_no in page and "车辆出厂 truck.exited" in page
     response = requests.post(url + "/_sim/visits-form", data={"booking_id": "5"})
     assert response.url.startswith(url + "/_sim/?error=") and "无法模拟车辆到厂" in response.text

@@ -42,16 +42,16 @@ export const LANE_TAGS = {
   closed: { color: '#969799' },
 }
 
-/** Certificates and inspections this close to their end are flagged (as the admin pages do). */
-export const EXPIRY_WARNING_DAYS = 30
-
-/** {level: 'danger'|'warn', text} for a certificate's expiry date, or null when far off. */
-export function expiryWarning(date, what) {
+/**
+ * {level: 'danger'|'warn', text} for a certificate's expiry date, or null when far off:
+ * `warningDays` is the API's `expiry_warning_days` (the plant's rule, as the admin pages flag it).
+ */
+export function expiryWarning(date, what, warningDays) {
   if (!date) return null
   const days = daysUntil(date)
   if (days < 0) return { level: 'danger', text: `${what}已于 ${date} 过期，请尽快更新` }
   if (days === 0) return { level: 'danger', text: `${what}今天到期，请尽快更新` }
-  if (days <= EXPIRY_WARNING_DAYS) return { level: 'warn', text: `${what}将于 ${date} 到期（还剩 ${days} 天）` }
+  if (days <= warningDays) return { level: 'warn', text: `${what}将于 ${date} 到期（还剩 ${days} 天）` }
   return null
 }
 
@@ -59,12 +59,12 @@ export function expiryWarning(date, what) {
  * The visit as steps: 已登记 → 已入厂 → 已叫号（装车道）→ 装车中 → 已装车 → 已出厂, each with the
  * time of its timeline entry. `active` is the last step reached.
  */
-export function visitSteps(booking, laneName) {
+export function visitSteps(booking) {
   const at = (...kinds) => {
     const event = booking.timeline.find((e) => kinds.includes(e.kind))
     return event ? event.at : null
   }
-  const lane = booking.queue.lane_code ? laneName(booking.queue.lane_code) : ''
+  const lane = booking.queue.lane_name || booking.queue.lane_code || ''
   const steps = [
     { title: '已登记', at: at('registered'), reached: ['registered', ...VISIT] },
     { title: '已入厂', at: at('truck.entered'), reached: VISIT },

@@ -9,7 +9,7 @@ which reconciles LE with the booking's latest state whatever order the messages 
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from portal import outbox
@@ -17,6 +17,7 @@ from portal.db import Transaction
 from portal.forms import Form
 from portal.models.admin import AdminUser
 from portal.models.logistics import (
+    ACTIVE,
     Booking,
     BookingEvent,
     BookingKind,
@@ -28,11 +29,12 @@ from portal.models.logistics import (
     Vehicle,
 )
 from portal.models.meta import utcnow
+from portal.quantities import tonnes
 from portal.refusal import Refusal
 from portal.services import audit
-from portal.services.notifications import notify
 from portal.timefmt import SHANGHAI, local_time
 
+from . import notices
 from .drivers import check_own_vehicle
 from .policy import Policy
 
@@ -40,11 +42,16 @@ from .policy import Policy
 ENDED = (BookingStatus.cancelled, BookingStatus.expired)
 
 
-def add_event(booking: Booking, kind: str, message: str, **data) -> None:
-    """A line of the booking's timeline."""
+def add_event(
+    booking: Booking, kind: str, message: str, *, at: datetime | None = None, received_at: datetime | None = None, **data
+) -> None:
+    """A line of the booking's timeline: at ``at`` (now for our own steps; when it happened for
+    what another system reports, with ``received_at``)."""
     # Added to the session rather than appended to booking.events: appending would first load
     # the whole timeline of a booking whose events are not loaded yet (every actor's case).
-    object_session(booking).add(BookingEvent(booking=booking, kind=kind, message=message, data=data or None, at=utcnow()))
+    object_session(booking).add(
+        BookingEvent(booking=booking, kind=kind, message=message, data=data or None, at=at or utcnow(), received_at=received_at)
+    )
 
 
 def create_booking(db: Session, driver: Driver, data: dict, policy: Policy, now: datetime | None = None) -> Booking:
@@ -54,7 +61,7 @@ def create_booking(db: Session, driver: Driver, data: dict, policy: Policy, now:
     kind = data.get("kind") if isinstance(data, dict) else None
     form.check("kind", kind in ("pickup", "delivery"), "请选择提货或送货")
     product_code = form.text("product_code", "品名", max_len=32)
-    quantity = form.integer("quantity_kg", "数量（千克）", maximum=100_000)
+    quantity = form.kilograms("quantity_kg", "数量", maximum=100_000)
     vehicle_id = form.integer("vehicle_id", "车辆")
     planned = form.instant("planned_arrival_at", "计划到厂时间")
     if planned and planned <= now:
@@ -63,22 +70,29 @@ def create_booking(db: Session, driver: Driver, data: dict, policy: Policy, now:
         form.error("planned_arrival_at", f"只能登记 {policy.max_days_ahead} 天内的到厂计划")
     form.done()
 
-    # Vehicle and product in one query: a round trip less on every booking.
+    # Vehicle and product in one query: a round trip less on every booking. The vehicle's row
+    # lock makes bookings of one truck take turns, so that two identical requests at the same
+    # moment (a double tap) cannot both pass the duplicate check below.
     row = db.execute(
-        select(Vehicle, Product).outerjoin(Product, Product.code == product_code).where(Vehicle.id == vehicle_id)
+        select(Vehicle, Product)
+        .outerjoin(Product, Product.code == product_code)
+        .where(Vehicle.id == vehicle_id)
+        .with_for_update(of=Vehicle)
     ).first()
     vehicle, product = row if row is not None else (None, None)
     check_own_vehicle(vehicle, driver)
     if product is None or not product.active:
         raise Refusal("invalid", "该品名不可登记", {"product_code": "未知或已停用的品名"})
     _loader_check(driver, vehicle, product, quantity, planned.astimezone(SHANGHAI).date())
+    kind = BookingKind(kind)
+    _refuse_overlap(db, vehicle, kind, product, planned, reservation_window(product, policy))
 
     booking = Booking(
-        driver=driver, vehicle=vehicle, product=product, kind=BookingKind(kind), quantity_kg=quantity,
+        driver=driver, vehicle=vehicle, product=product, kind=kind, quantity_kg=quantity,
         planned_arrival_at=planned, status=BookingStatus.checking, reserved_kg=0, le_state=LeState.none,
     )
     db.add(booking)
-    add_event(booking, "created", f"提交{booking.kind.label}登记：{product.name} {quantity} 千克")
+    add_event(booking, "created", f"提交{booking.kind.label}登记：{product.name} {tonnes(quantity)}")
     if booking.kind is BookingKind.pickup:
         # Through the relationship: one flush writes all three rows, and the answer's
         # booking.stock_checks needs no query.
@@ -104,14 +118,46 @@ def _loader_check(driver: Driver, vehicle: Vehicle, product: Product, quantity: 
     if product.code not in vehicle.approved_products:
         refusals.append(f"罐体适装介质不含“{product.name}”")
     if quantity > vehicle.tank_capacity_kg:
-        refusals.append(f"登记数量 {quantity} 千克超过罐体容量 {vehicle.tank_capacity_kg} 千克")
+        refusals.append(f"登记数量 {tonnes(quantity)}超过罐体容量 {tonnes(vehicle.tank_capacity_kg)}")
     if refusals:
         raise Refusal("check_failed", "装货人查验未通过：" + "；".join(refusals), {"reasons": refusals}, status=422)
 
 
+def reservation_window(product: Product, policy: Policy) -> timedelta:
+    """How long after its planned arrival a booking of the product stays valid."""
+    return timedelta(minutes=product.reservation_minutes or policy.reservation_minutes)
+
+
+def _refuse_overlap(
+    db: Session, vehicle: Vehicle, kind: BookingKind, product: Product, planned: datetime, window: timedelta
+) -> None:
+    """No second active booking of one truck, kind and product whose time window overlaps: a
+    double tap, or the same trip booked twice."""
+    other = db.scalars(
+        select(Booking)
+        .where(
+            Booking.vehicle_id == vehicle.id, Booking.kind == kind, Booking.product_code == product.code,
+            Booking.status.in_(ACTIVE), Booking.planned_arrival_at < planned + window,
+            # Registered, the window ends at expires_at; checking, a window after the planned arrival.
+            or_(Booking.expires_at > planned, and_(Booking.expires_at.is_(None), Booking.planned_arrival_at > planned - window)),
+        )
+        .order_by(Booking.planned_arrival_at)
+        .limit(1)
+    ).first()
+    if other is not None:
+        arrival = local_time(other.planned_arrival_at, "%m-%d %H:%M")
+        raise Refusal(
+            "duplicate_booking",
+            f"该车辆已有 {arrival} 到厂的{product.name}{kind.label}登记（#{other.id}，{other.status.label}），"
+            "与本次时段重叠，请勿重复登记；如需更改，请先取消原登记",
+            {"planned_arrival_at": f"与登记 #{other.id} 的时段重叠"},
+            status=409,
+        )
+
+
 def register(db: Session, booking: Booking, policy: Policy, now: datetime) -> None:
     """登记成功: valid until planned arrival + the reservation window; LE is told, expiry set."""
-    window = timedelta(minutes=booking.product.reservation_minutes or policy.reservation_minutes)
+    window = reservation_window(booking.product, policy)
     booking.status = BookingStatus.registered
     booking.expires_at = max(booking.planned_arrival_at, now) + window
     add_event(booking, "registered", f"登记成功，请于 {local_time(booking.expires_at, '%m-%d %H:%M')} 前入厂，逾期自动退卡")
@@ -167,7 +213,7 @@ def expire_booking(
     add_event(booking, "expired", booking.reason, by=by)
     booking.mark_pending()
     outbox.defer(db, "le.sync_booking", booking.id)
-    notify_driver(db, booking, policy, "预约已退卡", "逾期未入厂，已退卡，请重新登记")
+    notices.booking_ended(db, booking, by, policy)
     return True
 
 
@@ -183,16 +229,6 @@ def expire_overdue(session_factory: sessionmaker, policy: Policy, now: datetime 
             .with_for_update(skip_locked=True)
         ).all()
         return sum(expire_booking(db, booking_id, policy, now=now) for booking_id in ids)
-
-
-def notify_driver(db: Session, booking: Booking, policy: Policy, topic: str, detail: str) -> None:
-    """业务状态通知 to the driver, when the plant has a template for it and the driver follows us."""
-    user = booking.driver.user
-    if not policy.notify_template or not user.oa_openid:
-        return
-    now = local_time(utcnow(), "%Y-%m-%d %H:%M")
-    data = {"thing1": f"{booking.kind.label} {booking.product.name}", "thing2": detail, "time3": now}
-    notify(db, user, topic=topic, template_id=policy.notify_template, data=data)
 
 
 # -- what LE is told (le.sync_booking) ---------------------------------------------------------
@@ -237,10 +273,12 @@ def le_cancel_reason(booking: Booking) -> str:
     return "cancelled_by_admin" if by == "admin" else "cancelled_by_driver"
 
 
-def registered_at_le(booking: Booking, card_no: str) -> None:
+def registered_at_le(booking: Booking, card_no: str, policy: Policy) -> None:
+    """LE registered the booking and handed out its card: the driver is told (登记成功)."""
     booking.mark_synced(card_no)
     booking.le_state = LeState.registered
     add_event(booking, "le_registered", f"LE 已登记，卡号 {booking.external_ref}")
+    notices.booking_registered(object_session(booking), booking, policy)
 
 
 def cancelled_at_le(booking: Booking) -> None:
@@ -252,23 +290,15 @@ def cancelled_at_le(booking: Booking) -> None:
 # -- operators (后台): each change audited in the same transaction ------------------------------
 
 
-def _admin_reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise Refusal("reason_required", "请填写操作原因", {"reason": "请填写操作原因"})
-    if len(reason) > 200:
-        raise Refusal("reason_too_long", "操作原因不能超过 200 个字", {"reason": "操作原因不能超过 200 个字"})
-    return reason
-
-
 def admin_cancel_booking(
-    db: Session, booking: Booking, admin: AdminUser, *, reason: str | None, ip: str | None = None
+    db: Session, booking: Booking, admin: AdminUser, policy: Policy, *, reason: str | None, ip: str | None = None
 ) -> Booking:
-    """取消登记 by an admin, with the reason the driver will read."""
-    reason = _admin_reason(reason)
+    """取消登记 by an admin, with the reason the driver will read (and is sent)."""
+    reason = audit.required_reason(reason)
     db.refresh(booking, with_for_update=True)
     before = booking.status.value
     cancel_booking(db, booking, by="admin", reason=reason)
+    notices.booking_ended(db, booking, "admin", policy)
     audit.record(
         db, admin, "booking.cancel", target_type="booking", target_id=booking.id,
         summary=f"取消提送货登记 #{booking.id}（{booking.vehicle.plate_no}）", before={"status": before},
@@ -281,7 +311,7 @@ def admin_expire_booking(
     db: Session, booking: Booking, admin: AdminUser, policy: Policy, *, reason: str | None, ip: str | None = None
 ) -> Booking:
     """手动退卡: a registered booking ended before its window runs out."""
-    reason = _admin_reason(reason)
+    reason = audit.required_reason(reason)
     db.refresh(booking, with_for_update=True)
     if booking.status is not BookingStatus.registered:
         raise Refusal("not_registered", f"当前状态为“{booking.status.label}”，只有已登记的预约可以退卡", status=409)

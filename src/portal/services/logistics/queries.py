@@ -15,11 +15,14 @@ from portal.models.logistics import (
     Driver,
     EntryReport,
     Lane,
+    LeEvent,
+    LeEventResult,
     OutboundOrder,
     Product,
     StockCheck,
     Vehicle,
 )
+from portal.refusal import Refusal
 from portal.timefmt import local_midnight
 
 from .drivers import EXPIRY_WARNING_DAYS
@@ -52,6 +55,7 @@ def bookings_of(
         .options(
             joinedload(Booking.vehicle, innerjoin=True),
             joinedload(Booking.product, innerjoin=True),
+            joinedload(Booking.lane),
             selectinload(Booking.stock_checks),
         )
     )
@@ -66,8 +70,8 @@ def orders_of(
     db: Session, driver: Driver, *, status: str | None = None, since: date | None = None, until: date | None = None,
     before: int | None = None, limit: int = 20,
 ) -> list[OutboundOrder]:
-    """The driver's documents, newest first, a page at a time (keyset on id)."""
-    query = select(OutboundOrder).where(OutboundOrder.driver_id == driver.id)
+    """The driver's documents, newest first, a page at a time (keyset on id), with their products."""
+    query = select(OutboundOrder).where(OutboundOrder.driver_id == driver.id).options(joinedload(OutboundOrder.product))
     if status:
         query = query.where(OutboundOrder.status == status)
     if since:
@@ -79,13 +83,25 @@ def orders_of(
     return db.scalars(query.order_by(OutboundOrder.id.desc()).limit(limit)).all()
 
 
+def order_of(db: Session, driver: Driver, order_no: str) -> OutboundOrder:
+    """One of the driver's documents by its number."""
+    order = db.scalar(
+        select(OutboundOrder).where(OutboundOrder.order_no == order_no).options(joinedload(OutboundOrder.product))
+    )
+    if order is None or order.driver_id != driver.id:
+        raise Refusal("not_found", "单据不存在", status=404)
+    return order
+
+
 def lanes(db: Session) -> list[Lane]:
     return db.scalars(select(Lane).order_by(Lane.code)).all()
 
 
 def queueing_bookings_of(db: Session, driver: Driver) -> list[Booking]:
     """The driver's bookings that may stand in a lane's queue."""
-    return db.scalars(select(Booking).where(Booking.driver_id == driver.id, Booking.status.in_(QUEUEING))).all()
+    return db.scalars(
+        select(Booking).where(Booking.driver_id == driver.id, Booking.status.in_(QUEUEING)).options(joinedload(Booking.lane))
+    ).all()
 
 
 # -- the operators' pages ----------------------------------------------------------------------------
@@ -196,3 +212,19 @@ def lane_queues(db: Session) -> tuple[list[Lane], dict[str, list[Booking]]]:
     for booking in queued:
         queues[booking.lane_code].append(booking)
     return all_lanes, queues
+
+
+def le_event_list(*, result: LeEventResult | None = None, booking_id: int | None = None) -> Select:
+    """LE 事件: what LE sent and what became of it, latest received first."""
+    query = select(LeEvent).order_by(LeEvent.received_at.desc(), LeEvent.event_id)
+    if result:
+        query = query.where(LeEvent.result == result)
+    if booking_id:
+        query = query.where(LeEvent.booking_id == booking_id)
+    return query
+
+
+def le_event_counts(db: Session, booking: Booking) -> dict[LeEventResult, int]:
+    """How many of LE's events about the booking ended each way."""
+    rows = db.execute(select(LeEvent.result, func.count()).where(LeEvent.booking_id == booking.id).group_by(LeEvent.result))
+    return {LeEventResult(result): count for result, count in rows}

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from portal.models.logistics import RESERVING, Booking, BookingStatus, Product, StockCheck
 from portal.models.meta import utcnow
+from portal.quantities import tonnes
 
+from . import notices
 from .bookings import add_event, register
 from .policy import Policy
 
@@ -39,11 +41,14 @@ def decide_stock(db: Session, check: StockCheck, stock_kg: int, policy: Policy, 
     # committed meanwhile would be overwritten.
     booking = db.get(Booking, check.booking_id, with_for_update=True, populate_existing=True)
     product = db.get(Product, booking.product_code, with_for_update={"key_share": True})
+    checking = booking.status is BookingStatus.checking
+    # Added up before anything in the session changes, so that the sum needs no flush first:
+    # the time under the lock is what bounds how many checks of one product pass a second.
+    reserved = reserved_kg(db, product.code) if checking else None
     product.stock_kg, product.stock_at = stock_kg, now
-    if booking.status is not BookingStatus.checking:
+    if not checking:
         check.mark_synced()
         return booking
-    reserved = reserved_kg(db, product.code)
     available = stock_kg - reserved
     check.stock_kg, check.reserved_kg, check.threshold_kg = stock_kg, reserved, product.threshold_kg
     check.accepted = available - booking.quantity_kg >= product.threshold_kg
@@ -51,15 +56,16 @@ def decide_stock(db: Session, check: StockCheck, stock_kg: int, policy: Policy, 
     figures = {"stock_kg": stock_kg, "reserved_kg": reserved, "available_kg": available, "threshold_kg": product.threshold_kg}
     if check.accepted:
         booking.reserved_kg = booking.quantity_kg
-        add_event(booking, "stock_ok", f"库存核对通过：可用 {available} 千克", **figures)
+        add_event(booking, "stock_ok", "库存核对通过", **figures)
         register(db, booking, policy, now)
     else:
+        # The driver learns the product is short; the plant's figures stay in the event's data.
         booking.status = BookingStatus.rejected
         booking.reason = (
-            f"{product.name}罐区可用库存不足：库存 {stock_kg} 千克，已占用 {reserved} 千克，"
-            f"本次 {booking.quantity_kg} 千克，须保留 {product.threshold_kg} 千克"
+            f"{product.name}可用库存不足，本次 {tonnes(booking.quantity_kg)}未能登记，请减少数量或改日再登记"
         )
         add_event(booking, "rejected", booking.reason, **figures)
+        notices.booking_rejected(db, booking, policy)
     return booking
 
 

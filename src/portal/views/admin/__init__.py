@@ -13,6 +13,9 @@ from pyramid.httpexceptions import HTTPNotFound
 
 from portal.forms import positive
 from portal.services import paging
+from portal.services.ops import attention
+
+from .assets import script_url
 
 
 def _section(item):
@@ -110,13 +113,15 @@ def client_ip(request):
 
 
 #: The core's admin pages.
-CORE = ("auth", "home", "accounts", "audit", "menu", "ops")
+CORE = ("assets", "auth", "home", "accounts", "audit", "menu", "ops")
 
 
 def includeme(config):
     config.add_request_method(nav_for, "admin_nav", reify=True)
     config.add_request_method(area_labels, "area_labels")
+    config.add_request_method(script_url, "admin_script", reify=True)
     config.add_admin_nav("概览", "admin.home", area="")
+    config.add_dashboard_panel("attention", "死信与发送失败", "admin/panels/attention.html", attention, area="super")
     for label, route in (
         ("公众号菜单", "admin.menu"), ("消息通知", "admin.notifications"), ("死信", "admin.dead_letters"),
         ("消息与定时任务", "admin.outbox"), ("操作日志", "admin.audit"), ("管理员账号", "admin.accounts"),

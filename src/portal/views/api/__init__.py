@@ -4,17 +4,23 @@
 import json
 import re
 
+from pyramid.renderers import render
 from pyramid.response import Response
 
 from portal.refusal import Refusal
+from portal.services import idempotency
+
+
+def json_response(status, body):
+    """A JSON answer from its encoded ``body``."""
+    return Response(status=status, body=body, content_type="application/json", charset="utf-8")
 
 
 def error_response(status, code, message, fields=None):
     """The JSON error answer (for the exception views; views raise a Refusal). UTF-8 as the JSON
     renderer writes success bodies: Chinese as itself, not \\u escapes."""
     error = {"error": {"code": code, "message": message, "fields": fields or {}}}
-    body = json.dumps(error, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(status=status, body=body, content_type="application/json", charset="utf-8")
+    return json_response(status, json.dumps(error, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def json_says_utf8(event):
@@ -68,3 +74,24 @@ def json_body(request):
     if problems := text_problems(body):
         raise Refusal("invalid", "提交的内容含有无效的字符", problems)
     return body
+
+
+def answer_once(request, build):
+    """The JSON answer of ``build()`` (``(status, body)``), given once per ``Idempotency-Key``:
+    a repeat with the key gets the first answer again, with ``Idempotent-Replayed: true``
+    (portal.services.idempotency); without the header, every request is answered afresh."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        status, body = build()
+        return json_response(status, render("json", body, request).encode())
+
+    def answer():
+        status, body = build()
+        return status, render("json", body, request)
+
+    asked = idempotency.fingerprint(f"{request.method} {request.matched_route.name}", json_body(request))
+    status, body, replayed = idempotency.answer_once(request.dbsession, request.wechat_identity.user_id, key, asked, answer)
+    response = json_response(status, body.encode())
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

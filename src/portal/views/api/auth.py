@@ -5,6 +5,7 @@ from pyramid.view import view_config
 from portal.messaging import runtime
 from portal.refusal import Refusal
 from portal.services import identity
+from portal.timefmt import api_time
 
 from . import json_body
 from .me import present_me
@@ -17,7 +18,7 @@ def miniprogram_login(request):
     if not isinstance(code, str) or not code.strip():
         raise Refusal("invalid", "缺少登录凭证 code", {"code": "请提供 wx.login() 返回的 code"})
     user, token, record = identity.login_with_miniprogram(request.dbsession, runtime().wechat(), code.strip())
-    return {"token": token, "expires_at": record.expires_at.isoformat(), "me": present_me(request, user)}
+    return {"token": token, "expires_at": api_time(record.expires_at), "me": present_me(request, user)}
 
 
 @view_config(

@@ -1,21 +1,17 @@
 """智慧物流 for drivers: profile, vehicles, entry reports, bookings, documents, lanes."""
 
 from pyramid.renderers import render
-from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
 from portal import forms, validation
 from portal.models.logistics import BookingStatus, OrderStatus
 from portal.services.logistics import bookings, drivers, entry_reports, orders, queries
 from portal.services.logistics.policy import Policy
+from portal.timefmt import api_time
 
-from . import json_body
+from . import answer_once, json_body, json_response
 
 MAX_PAGE = 50
-
-
-def _iso(value):
-    return value.isoformat() if value else None
 
 
 def present_sync(record):
@@ -29,7 +25,7 @@ def present_driver(driver):
             "name": driver.escort_name,
             "id_card_no": validation.mask_id_card(driver.escort_id_card_no),
             "qualification_no": driver.escort_qualification_no,
-            "qualification_expires_on": _iso(driver.escort_qualification_expires_on),
+            "qualification_expires_on": api_time(driver.escort_qualification_expires_on),
         }
     return {
         "id": driver.id,
@@ -38,7 +34,7 @@ def present_driver(driver):
         "mobile": validation.mask_mobile(driver.mobile),
         "licence_no": driver.licence_no,
         "qualification_no": driver.qualification_no,
-        "qualification_expires_on": _iso(driver.qualification_expires_on),
+        "qualification_expires_on": api_time(driver.qualification_expires_on),
         "escort": escort,
         "le_code": driver.external_ref,
         "sync": present_sync(driver),
@@ -53,7 +49,7 @@ def present_vehicle(vehicle):
         "tank_capacity_kg": vehicle.tank_capacity_kg,
         "approved_products": vehicle.approved_products,
         "transport_permit_no": vehicle.transport_permit_no,
-        "tank_inspection_expires_on": _iso(vehicle.tank_inspection_expires_on),
+        "tank_inspection_expires_on": api_time(vehicle.tank_inspection_expires_on),
         "le_code": vehicle.external_ref,
         "sync": present_sync(vehicle),
     }
@@ -68,20 +64,25 @@ def present_booking(booking, timeline=False):
         "product_name": booking.product.name,
         "quantity_kg": booking.quantity_kg,
         "vehicle": {"id": booking.vehicle_id, "plate_no": booking.vehicle.plate_no, "trailer_no": booking.vehicle.trailer_no},
-        "planned_arrival_at": _iso(booking.planned_arrival_at),
+        "planned_arrival_at": api_time(booking.planned_arrival_at),
         "status": booking.status.value,
         "status_label": booking.status.label,
         "reason": booking.reason,
-        "expires_at": _iso(booking.expires_at),
+        "expires_at": api_time(booking.expires_at),
         "card_no": booking.external_ref,
         "actual_quantity_kg": booking.actual_quantity_kg,
-        "queue": {"lane_code": booking.lane_code, "position": booking.queue_position, "called_at": _iso(booking.called_at)},
-        "created_at": _iso(booking.created_at),
+        "queue": {
+            "lane_code": booking.lane_code, "lane_name": booking.lane.name if booking.lane else None,
+            "position": booking.queue_position, "called_at": api_time(booking.called_at),
+        },
+        "created_at": api_time(booking.created_at),
         "le_sync": present_sync(booking),
         "check": present_sync(booking.stock_checks[-1]) if booking.stock_checks else None,
     }
     if timeline:
-        body["timeline"] = [{"at": _iso(e.at), "kind": e.kind, "message": e.message} for e in booking.events]
+        # In the order things happened (lines added in this session join the loaded list at its end).
+        timeline = sorted(booking.events, key=lambda e: e.at)
+        body["timeline"] = [{"at": api_time(e.at), "kind": e.kind, "message": e.message} for e in timeline]
     return body
 
 
@@ -90,14 +91,15 @@ def present_order(order):
         "order_no": order.order_no,
         "booking_id": order.booking_id,
         "product_code": order.product_code,
+        "product_name": order.product.name if order.product else None,
         "planned_quantity_kg": order.planned_quantity_kg,
         "actual_quantity_kg": order.actual_quantity_kg,
         "status": order.status.value,
         "status_label": order.status.label,
-        "created_at": _iso(order.created_at),
-        "shipped_at": _iso(order.shipped_at),
+        "created_at": api_time(order.created_at),
+        "shipped_at": api_time(order.shipped_at),
         "signed_quantity_kg": order.signed_quantity_kg,
-        "signed_at": _iso(order.signed_at),
+        "signed_at": api_time(order.signed_at),
         "sign_sync": present_sync(order) if order.status == OrderStatus.signed else None,
     }
 
@@ -111,21 +113,22 @@ def driver_binding(request, user):
 def present_report(report):
     return {
         "id": report.id, "vehicle_id": report.vehicle_id, "plate_no": report.vehicle.plate_no,
-        "expected_on": _iso(report.expected_on), "purpose": report.purpose, "report_no": report.external_ref,
-        "created_at": _iso(report.created_at), "sync": present_sync(report),
+        "expected_on": api_time(report.expected_on), "purpose": report.purpose, "report_no": report.external_ref,
+        "created_at": api_time(report.created_at), "sync": present_sync(report),
     }
 
 
 def present_lane(lane):
     return {
         "code": lane.code, "name": lane.name, "status": lane.status, "status_label": lane.status_label,
-        "loading_count": lane.loading_count, "waiting_count": lane.waiting_count, "updated_at": _iso(lane.updated_at),
+        "loading_count": lane.loading_count, "waiting_count": lane.waiting_count, "updated_at": api_time(lane.updated_at),
     }
 
 
 def present_place_in_queue(booking):
     return {
-        "booking_id": booking.id, "lane_code": booking.lane_code, "position": booking.queue_position,
+        "booking_id": booking.id, "lane_code": booking.lane_code, "lane_name": booking.lane.name if booking.lane else None,
+        "position": booking.queue_position,
         "called": booking.called_at is not None, "status": booking.status.value, "status_label": booking.status.label,
     }
 
@@ -156,7 +159,8 @@ class DriverApi:
     @view_config(route_name="api.logistics.driver", request_method="GET")
     def get_driver(self):
         driver = drivers.driver_of(self.db, self.user_id)
-        return {"driver": present_driver(driver) if driver else None}
+        # The pages flag certificates expiring within these days.
+        return {"driver": present_driver(driver) if driver else None, "expiry_warning_days": drivers.EXPIRY_WARNING_DAYS}
 
     @view_config(route_name="api.logistics.driver", request_method="PUT")
     def put_driver(self):
@@ -165,7 +169,10 @@ class DriverApi:
     # 车辆信息登记
     @view_config(route_name="api.logistics.vehicles", request_method="GET")
     def list_vehicles(self):
-        return {"vehicles": [present_vehicle(v) for v in self.driver.vehicles if v.active]}
+        return {
+            "vehicles": [present_vehicle(v) for v in self.driver.vehicles if v.active],
+            "expiry_warning_days": drivers.EXPIRY_WARNING_DAYS,
+        }
 
     @view_config(route_name="api.logistics.vehicles", request_method="POST")
     def add_vehicle(self):
@@ -211,7 +218,7 @@ class DriverApi:
             ("bookings", identity.user_id, identity.data_version, limit, before, status),
             lambda: render("json", self._bookings_page(limit, before, status), self.request).encode(),
         )
-        return Response(body=body, content_type="application/json", charset="utf-8")
+        return json_response(200, body)
 
     def _bookings_page(self, limit, before, status):
         page = queries.bookings_of(self.db, self.driver, limit=limit, before=before, status=status and BookingStatus(status))
@@ -219,8 +226,12 @@ class DriverApi:
 
     @view_config(route_name="api.logistics.bookings", request_method="POST")
     def create_booking(self):
-        booking = bookings.create_booking(self.db, self.driver, json_body(self.request), self.policy)
-        return self._created({"booking": present_booking(booking, timeline=True)})
+        def create():
+            booking = bookings.create_booking(self.db, self.driver, json_body(self.request), self.policy)
+            return 201, {"booking": present_booking(booking, timeline=True)}
+
+        # A double tap or a retry after a lost answer books once (the H5 page sends a key per submission).
+        return answer_once(self.request, create)
 
     @view_config(route_name="api.logistics.booking", request_method="GET")
     def get_booking(self):
@@ -248,6 +259,11 @@ class DriverApi:
             # Shown on the sign-off form before the driver submits.
             "signoff_tolerance_percent": self.policy.signoff_tolerance_percent,
         }
+
+    @view_config(route_name="api.logistics.order", request_method="GET")
+    def get_order(self):
+        order = queries.order_of(self.db, self.driver, self.request.matchdict["order_no"])
+        return {"order": present_order(order), "signoff_tolerance_percent": self.policy.signoff_tolerance_percent}
 
     @view_config(route_name="api.logistics.orders_refresh", request_method="POST")
     def refresh_orders(self):

@@ -3,7 +3,8 @@
 from pyramid.csrf import get_csrf_token
 from pyramid.view import view_config
 
-from portal.services import identity
+from portal.services import identity, notifications
+from portal.timefmt import api_time
 
 from . import json_body
 
@@ -16,7 +17,7 @@ def present_me(request, user):
         "roles": identity.roles(user),
         # What the user has bound in each area (``config.add_me_section``).
         "bindings": {name: present(request, user) for name, present in request.registry.catalogue.me_sections.items()},
-        "first_login_at": user.first_login_at.isoformat(),
+        "first_login_at": api_time(user.first_login_at),
     }
     if request.session.get("wechat_token"):
         # H5 pages authenticate by cookie and send this back as X-CSRF-Token.
@@ -37,3 +38,31 @@ def update_me(request):
         value = body["display_name"]
         identity.set_display_name(user, value if isinstance(value, str) else "")
     return present_me(request, user)
+
+
+_API = dict(renderer="json", permission="wechat", require_csrf=False, openapi=True)
+
+
+def present_subscriptions(request, user_id):
+    """Each subscribe template of the mini-program, with the messages the user still allows."""
+    credits = notifications.subscriptions_of(request.dbsession, user_id)
+    templates = notifications.subscribe_templates(request.registry.settings)
+    return {
+        "subscriptions": [
+            {"name": name, "template_id": template_id, "credits": credits.get(template_id, 0)}
+            for name, template_id in sorted(templates.items())
+        ]
+    }
+
+
+@view_config(route_name="api.me.subscriptions", request_method="GET", **_API)
+def subscriptions(request):
+    return present_subscriptions(request, request.wechat_identity.user_id)
+
+
+@view_config(route_name="api.me.subscriptions", request_method="POST", **_API)
+def record_subscriptions(request):
+    """What the user chose in the mini-program's wx.requestSubscribeMessage."""
+    known = set(notifications.subscribe_templates(request.registry.settings).values())
+    notifications.record_subscriptions(request.dbsession, request.wechat_user, json_body(request)["results"], known)
+    return present_subscriptions(request, request.wechat_identity.user_id)
