@@ -9,6 +9,7 @@ route is in the table as soon as it is registered; if its path has a placeholder
 POST, the test asks for a record (``RECORDS``) or a form (``FORMS``) for it.
 """
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from portal.security import ADMIN_COOKIE
 from portal.services import admin_accounts, wechat_menu
 from portal.services.logistics import bookings as booking_service
 from portal.services.logistics.policy import Policy
+from portal.views.admin.assets import ENTRY
+from portal.views.h5 import DEFAULT_DIST
 
 from ..conftest import Services
 from ..support import factories
@@ -29,7 +32,7 @@ from ..support.factories import csrf_from
 
 #: Core admin routes open to everyone, and those every admin may use.
 OPEN = {"admin.login"}
-ANY_ADMIN = {"admin.home", "admin.logout"}
+ANY_ADMIN = {"admin.home", "admin.home_live", "admin.asset", "admin.logout"}
 
 
 def _needed(route):
@@ -65,11 +68,15 @@ RECORDS = {
     "admin.dead_letter": lambda r: {"id": r["dead_letter"].id},
     "admin.menu_publish": lambda r: {"id": r["menu"].id},
     "admin.wechat_user": lambda r: {"id": r["wechat_user"].id},
+    # The admin script's built file (make test builds the front end).
+    "admin.asset": lambda r: {"name": r["script"].rsplit("/", 1)[1]},
     "admin.logistics.booking": lambda r: {"id": r["booking"].id},
+    "admin.logistics.booking_live": lambda r: {"id": r["booking"].id},
     "admin.logistics.driver": lambda r: {"id": r["driver"].id},
+    "admin.logistics.driver_live": lambda r: {"id": r["driver"].id},
     "admin.logistics.product": lambda r: {"code": r["product"].code},
 }
-#: A form each POST view accepts.
+#: A form each POST view accepts (or a function of the records that makes one).
 FORMS = {
     "admin.logout": {},
     "admin.accounts": {"username": "wangwu", "display_name": "王五", "password": "canteen-pass-2026", "areas": "canteen"},
@@ -79,6 +86,8 @@ FORMS = {
     "admin.dead_letter": {"action": "discard"},
     "admin.wechat_user": {"action": "disable", "note": "核实身份"},
     "admin.logistics.booking": {"action": "cancel", "reason": "车辆故障"},
+    # The move's first step: the target account shown for confirmation.
+    "admin.logistics.driver": lambda r: {"target": str(r["wechat_user"].id), "reason": "驾驶员换了手机"},
     "admin.logistics.products": {"code": "HCL", "name": "盐酸", "threshold_kg": "0"},
     "admin.logistics.product": {"name": "32%液碱（桶装）", "threshold_kg": "0"},
 }
@@ -97,8 +106,11 @@ def _records(db, settings):
     catalogue = Services.config.registry.catalogue
     menu = wechat_menu.save_draft(db, wechat_menu.default_buttons("https://portal.example.com", catalogue.areas.values()), admin=None)
     db.flush()
+    manifest = DEFAULT_DIST / "admin" / ".vite" / "manifest.json"
+    assert manifest.is_file(), "the admin script is not built: run make frontend"
+    script = json.loads(manifest.read_text())[ENTRY]["file"]
     return {"driver": driver, "booking": booking, "product": factories.product(db), "dead_letter": dead_letter,
-            "other_admin": other_admin, "menu": menu, "wechat_user": factories.wechat_user(db)}
+            "other_admin": other_admin, "menu": menu, "wechat_user": factories.wechat_user(db), "script": script}
 
 
 def _path(name, pattern, records):
@@ -111,7 +123,8 @@ def _path(name, pattern, records):
 @pytest.mark.parametrize("area", AREAS, ids=lambda area: area or "nobody")
 @pytest.mark.parametrize("name, pattern, method, needed", VIEWS, ids=[f"{method} {pattern}" for _, pattern, method, _ in VIEWS])
 def test_admin_route_method_and_area(testapp, db, settings, name, pattern, method, needed, area):
-    path = _path(name, pattern, _records(db, settings))
+    records = _records(db, settings)
+    path = _path(name, pattern, records)
     if area is not None:
         # A session as a login makes it (the password's check is test_admin_auth's).
         admin = AdminUser(username="tester", display_name="测试管理员", password_hash="-", areas=[area])
@@ -120,7 +133,8 @@ def test_admin_route_method_and_area(testapp, db, settings, name, pattern, metho
         testapp.set_cookie(ADMIN_COOKIE, admin_accounts.start_session(db, admin, ip="unknown", user_agent=None))
     if method == "POST":
         assert name in FORMS, f"POST {pattern}: add a form the view accepts to FORMS"
-        response = testapp.post(path, {**FORMS[name], "csrf_token": csrf_from(testapp.get("/admin/login"))}, expect_errors=True)
+        form = FORMS[name](records) if callable(FORMS[name]) else FORMS[name]
+        response = testapp.post(path, {**form, "csrf_token": csrf_from(testapp.get("/admin/login"))}, expect_errors=True)
     else:
         assert method == "GET", f"{method} {pattern}: add how to send it"
         response = testapp.get(path, expect_errors=True)

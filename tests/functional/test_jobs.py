@@ -43,13 +43,17 @@ def test_a_failed_attempt_is_rolled_back_noted_and_retried(db, job, simulators):
 
 
 def test_drain_runs_what_is_due_and_what_it_defers_and_leaves_the_rest_for_later(db, job, simulators, settings):
-    driver = factories.driver(db)
+    # A person the WeChat simulator knows: the driver is told when LE registers the booking.
+    person = simulators["wechat"].add_user()
+    driver = factories.driver(db, factories.wechat_user(db, oa_openid=person.oa_openid))
     job.drain()  # the driver and the vehicle to LE
     assert driver.external_ref == f"LE-D-{driver.id:06d}" and driver.vehicles[0].sync_state is SyncState.synced
     booking = booking_service.create_booking(db, driver, {
         "kind": "pickup", "product_code": "NAOH32", "quantity_kg": 25000, "vehicle_id": driver.vehicles[0].id,
         "planned_arrival_at": (utcnow() + timedelta(hours=2)).isoformat()}, Policy.from_settings(settings))
-    assert job.drain() == [("mes.check_stock", (booking.stock_checks[0].id,)), ("le.sync_booking", (booking.id,))]
+    drained = job.drain()
+    assert drained[:2] == [("mes.check_stock", (booking.stock_checks[0].id,)), ("le.sync_booking", (booking.id,))]
+    assert [name for name, _ in drained[2:]] == ["wechat.send_notification"]  # 登记成功
     assert booking.status is BookingStatus.registered and booking.sync_state is SyncState.synced
     assert booking.external_ref == simulators["le"].bookings[booking.id]["card_no"]
     # The expiry waits for the end of the reservation window.

@@ -34,7 +34,7 @@ import requests
 import schemathesis
 from schemathesis.specs.openapi.checks import missing_required_header
 
-from portal import OPENAPI_SPEC
+from portal import OPENAPI_SPEC, validation
 from portal.db import Transaction
 from portal.integrations.contract import signature
 from portal.models.identity import WeChatUser
@@ -111,10 +111,14 @@ class Seeded:
             booking = booking_service.create_booking(db, driver, {
                 "kind": "delivery", "product_code": "NAOH32", "quantity_kg": 20000, "vehicle_id": vehicle.id,
                 "planned_arrival_at": (utcnow() + timedelta(hours=2)).isoformat()}, self.policy)
-            order = order_service.upsert_order(db, {
-                "order_no": f"SO-OWN-{driver.id}", "driver_id": driver.id, "booking_id": booking.id, "product_code": "NAOH32",
-                "planned_quantity_kg": 20000, "actual_quantity_kg": 19950, "status": "shipped", "shipped_at": utcnow(),
-            })
+            # The order ships another booking (a day later): the first one stays cancellable.
+            shipped = booking_service.create_booking(db, driver, {
+                "kind": "delivery", "product_code": "NAOH32", "quantity_kg": 20000, "vehicle_id": vehicle.id,
+                "planned_arrival_at": (utcnow() + timedelta(hours=30)).isoformat()}, self.policy)
+            order = order_service.record_order(db, {
+                "order_no": f"SO-OWN-{driver.id}", "driver_id": driver.id, "booking_id": shipped.id, "product_code": "NAOH32",
+                "planned_quantity_kg": 20000, "actual_quantity_kg": 19950,
+            }, utcnow(), "seed", self.policy).order
             return Own(factories.token_for(db, driver.user), vehicle.id, spare.id, booking.id, order.order_no)
 
 
@@ -185,17 +189,30 @@ def _half(case):
     return _coin(case) % 2 == 0
 
 
+def _visible(text):
+    """``text`` without what no column can store and what the services refuse in free text:
+    invisible control, format and private-use characters (portal.validation.hidden_characters)."""
+    return "".join(c for c in UNSTORABLE.sub("", text) if not validation.hidden_characters(c))
+
+
 def _text(value, fallback, max_len):
-    """The fuzzed text if a service can store it (what is left of it without characters that
-    cannot be stored, cut to ``max_len``), else ``fallback``."""
-    text = UNSTORABLE.sub("", value).strip()[:max_len].strip() if isinstance(value, str) else ""
+    """The fuzzed text if a service takes it (what is left of it without characters it refuses,
+    cut to ``max_len``), else ``fallback``."""
+    text = _visible(value).strip()[:max_len].strip() if isinstance(value, str) else ""
     return text or fallback
 
 
+def _name(value, fallback):
+    """The fuzzed name if it is a person's name the services take (portal.validation.name_ok),
+    else ``fallback``."""
+    name = validation.normalise_name(_text(value, "", 32))
+    return name if validation.name_ok(name) else fallback
+
+
 def _storable(value):
-    """``value`` without the characters no text column can store, in its keys too."""
+    """``value`` without the characters no text column can store or the services refuse, in its keys too."""
     if isinstance(value, str):
-        return UNSTORABLE.sub("", value)
+        return _visible(value)
     if isinstance(value, dict):
         return {_storable(key): _storable(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -217,16 +234,21 @@ def _realistic(case, seeded):
         body["display_name"] = _text(body["display_name"], "张师傅", 32)
     elif label == "PUT /api/logistics/driver":
         body.update(
-            name=_text(body.get("name"), "张三", 32), id_card_no=factories.ID_CARD, mobile="13800000000",
+            # A person of its own: an ID number is one driver's.
+            name=_name(body.get("name"), "张三"), id_card_no=factories.unique_id_card(), mobile="13800000000",
             licence_no=_text(body.get("licence_no"), "350102199001011234", 32),
             qualification_no=_text(body.get("qualification_no"), "3501002024000123", 32),
             qualification_expires_on=factories.in_days(365),
         )
         if body.get("escort"):
             escort = body["escort"]
-            escort.update(name=_text(escort.get("name"), "李四", 32), id_card_no=factories.ID_CARD,
+            escort.update(name=_name(escort.get("name"), "李四"), id_card_no=factories.ID_CARD,
                           qualification_no=_text(escort.get("qualification_no"), "3501002024000124", 32),
                           qualification_expires_on=factories.in_days(365))
+    elif label == "POST /api/me/subscriptions":
+        # What wx.requestSubscribeMessage answers for the templates this portal knows.
+        known = [value for name, value in vars(seeded.policy).items() if name.startswith("subscribe_") and value]
+        body["results"] = dict.fromkeys(known[:1 + _coin(case) % len(known)], "accept")
     elif label in ("POST /api/logistics/vehicles", "PUT /api/logistics/vehicles/{id}"):
         capacity = body.get("tank_capacity_kg")
         body.update(
@@ -239,7 +261,8 @@ def _realistic(case, seeded):
         body.update(vehicle_id=own.vehicle_id, expected_on=factories.in_days(1), purpose=_text(body.get("purpose"), "提货", 200))
     elif label == "POST /api/logistics/bookings":
         quantity = body.get("quantity_kg")
-        arrival = (utcnow() + timedelta(hours=2)).astimezone(SHANGHAI).isoformat()
+        # Clear of the own records' bookings (2 h and 30 h ahead): one per truck and time window.
+        arrival = (utcnow() + timedelta(hours=60)).astimezone(SHANGHAI).isoformat()
         body.update(product_code="NAOH32", vehicle_id=own.vehicle_id, planned_arrival_at=arrival,
                     quantity_kg=quantity if isinstance(quantity, int) and not isinstance(quantity, bool) and 1 <= quantity <= 30000 else 20000)
     elif label == "POST /api/logistics/orders/{order_no}/sign":
@@ -261,7 +284,7 @@ def _accepted(response, case):
     )
 
 
-#: What PostgreSQL cannot store in text: NUL and lone surrogates.
+#: What PostgreSQL cannot store in text (NUL, lone surrogates).
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 #: Text a caller can send but the fuzzer's alphabet rarely draws: NUL, a lone surrogate (JSON
 #: "\ud800"), something enormous.
